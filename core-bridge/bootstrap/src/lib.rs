@@ -1,0 +1,1 @@
+//! EdgeX-style configuration loading: files, common config, providers, env overrides, flags.

@@ -1,0 +1,1 @@
+//! Lightweight EdgeX core: metadata, data, command, keeper, embedded store and broker, SMA.

@@ -1,0 +1,1 @@
+//! EdgeX message bus: envelope, topics, MQTT/Redis/ZeroMQ backends, TLS.

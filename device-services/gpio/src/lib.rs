@@ -1,0 +1,1 @@
+//! EdgeX GPIO device service (chardev and sysfs).

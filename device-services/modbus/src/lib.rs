@@ -1,0 +1,1 @@
+//! EdgeX Modbus TCP/RTU device service and the modbus-sim simulator.

@@ -1,0 +1,1 @@
+//! EdgeX device-service SDK: startup, REST API, commands, autoevents, transforms.

@@ -1,0 +1,1 @@
+//! EdgeX serial (UART) device service.

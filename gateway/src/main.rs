@@ -1,0 +1,3 @@
+//! `edgex-gateway`: the all-in-one binary (demo, run, profile tools).
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Test harness: real brokers on ephemeral loopback ports, test PKI, readiness polling.
