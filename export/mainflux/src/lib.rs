@@ -1,1 +1,7 @@
-//! EdgeX events to Mainflux channels as SenML over mTLS MQTT, with store-and-forward and agent.
+//! EdgeX events to Mainflux channels as SenML over mTLS MQTT, with a durable
+//! store-and-forward queue.
+//!
+//! # Layout
+//!
+//! * [`queue`]: redb-backed FIFO; messages are appended before publishing and removed on PUBACK.
+pub mod queue;
