@@ -4,4 +4,6 @@
 //! # Layout
 //!
 //! * [`queue`]: redb-backed FIFO; messages are appended before publishing and removed on PUBACK.
+pub mod filter;
 pub mod queue;
+pub mod topic;
