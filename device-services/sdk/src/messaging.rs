@@ -1,0 +1,309 @@
+//! Message-bus side of the service: command requests and replies, device validation requests,
+//! and the core-metadata system events that keep the caches and autoevents in step.
+
+use std::sync::Arc;
+
+use edgex_contracts::{
+    AddDeviceRequest, Device, DeviceProfile, DeviceService, EventResponse, ProvisionWatcher,
+    SystemEvent,
+    system_event::{actions, types},
+};
+use tokio::sync::mpsc;
+
+use crate::bus::{Delivery, Envelope};
+use crate::sdk::{GetOptions, Sdk, event_envelope_bytes_cbor};
+
+/// URL-unescapes one topic level.
+fn unescape(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 3 <= bytes.len()
+            && bytes[i + 1].is_ascii_hexdigit()
+            && bytes[i + 2].is_ascii_hexdigit()
+        {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("00");
+            out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Sdk {
+    /// Serves command requests until the subscription ends.
+    pub(crate) async fn serve_commands(self: Arc<Self>, mut rx: mpsc::Receiver<Delivery>) {
+        while let Some((topic, env)) = rx.recv().await {
+            let sdk = Arc::clone(&self);
+            tokio::spawn(async move { sdk.handle_command(&topic, env).await });
+        }
+    }
+
+    async fn handle_command(self: &Arc<Self>, topic: &str, req: Envelope) {
+        let Some(bus) = self.bus.clone() else { return };
+        let reply_topic = self.topics.response(&req.request_id);
+        let reply = match self.command_reply(topic, &req).await {
+            Ok(mut env) => {
+                env.correlation_id.clone_from(&req.correlation_id);
+                env.request_id.clone_from(&req.request_id);
+                let limit = self.config.max_event_size;
+                let size = serde_json::to_vec(&env).map(|v| v.len()).unwrap_or(0);
+                if limit > 0 && size > (limit as usize) * 1024 {
+                    Envelope::error(
+                        &req.request_id,
+                        &format!("message size exceed limit({limit} KB)"),
+                    )
+                } else {
+                    env
+                }
+            }
+            Err(msg) => Envelope::error(&req.request_id, &msg),
+        };
+        if let Err(e) = bus.publish(&reply_topic, &reply).await {
+            tracing::error!(topic = %reply_topic, error = %e, "failed to publish command response");
+        }
+    }
+
+    async fn command_reply(
+        self: &Arc<Self>,
+        topic: &str,
+        req: &Envelope,
+    ) -> Result<Envelope, String> {
+        let tail = self
+            .topics
+            .command_tail(topic)
+            .ok_or_else(|| format!("unexpected command topic {topic}"))?;
+        let levels: Vec<&str> = tail.split('/').collect();
+        if levels.len() < 3 {
+            return Err(format!(
+                "command topic {topic} lacks <device>/<command>/<method>"
+            ));
+        }
+        let n = levels.len();
+        let (device, command, method) = (
+            unescape(levels[n - 3]),
+            unescape(levels[n - 2]),
+            levels[n - 1],
+        );
+        let opts = GetOptions::from_query(
+            req.query_params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        )
+        .map_err(|e| e.message)?;
+        match method.to_ascii_lowercase().as_str() {
+            "get" => {
+                let event = self
+                    .get_command(&device, &command, &opts)
+                    .await
+                    .map_err(|e| e.message)?;
+                let Some(event) = event.filter(|_| opts.return_event) else {
+                    return Ok(Envelope::json("", "", serde_json::Value::Null));
+                };
+                let resp = EventResponse::new(req.request_id.clone(), event);
+                if resp.event.has_binary_reading() {
+                    let bytes = event_envelope_bytes_cbor(&resp)?;
+                    Ok(Envelope::cbor("", "", &bytes))
+                } else {
+                    let payload = serde_json::to_value(&resp).map_err(|e| e.to_string())?;
+                    Ok(Envelope::json("", "", payload))
+                }
+            }
+            "set" => {
+                let settings = req.payload_json()?;
+                self.set_command(&device, &command, &settings, &opts.raw_query)
+                    .await
+                    .map_err(|e| e.message)?;
+                Ok(Envelope::json("", "", serde_json::Value::Null))
+            }
+            other => Err(format!("unknown command method {other}")),
+        }
+    }
+
+    /// Serves device validation requests from core-metadata.
+    pub(crate) async fn serve_validation(self: Arc<Self>, mut rx: mpsc::Receiver<Delivery>) {
+        while let Some((_, env)) = rx.recv().await {
+            let sdk = Arc::clone(&self);
+            tokio::spawn(async move {
+                let Some(bus) = sdk.bus.clone() else { return };
+                let result = match env.payload_json().and_then(|v| {
+                    serde_json::from_value::<AddDeviceRequest>(v)
+                        .map_err(|e| format!("invalid AddDeviceRequest: {e}"))
+                }) {
+                    Ok(req) => sdk
+                        .driver
+                        .validate_device(&req.device)
+                        .await
+                        .map_err(|e| format!("device {} is invalid: {e}", req.device.name)),
+                    Err(e) => Err(e),
+                };
+                let reply = match result {
+                    Ok(()) => {
+                        let mut r = Envelope::json(
+                            &env.correlation_id,
+                            &env.request_id,
+                            serde_json::Value::Null,
+                        );
+                        r.request_id.clone_from(&env.request_id);
+                        r
+                    }
+                    Err(msg) => Envelope::error(&env.request_id, &msg),
+                };
+                let topic = sdk.topics.response(&env.request_id);
+                if let Err(e) = bus.publish(&topic, &reply).await {
+                    tracing::error!(error = %e, "failed to publish validation response");
+                }
+            });
+        }
+    }
+
+    /// Applies core-metadata system events in arrival order.
+    pub(crate) async fn serve_system_events(self: Arc<Self>, mut rx: mpsc::Receiver<Delivery>) {
+        while let Some((topic, env)) = rx.recv().await {
+            let ev = match env
+                .payload_json()
+                .and_then(|v| serde_json::from_value::<SystemEvent>(v).map_err(|e| e.to_string()))
+            {
+                Ok(ev) => ev,
+                Err(e) => {
+                    tracing::warn!(%topic, error = %e, "ignoring malformed system event");
+                    continue;
+                }
+            };
+            if let Err(e) = self.apply_system_event(&ev).await {
+                tracing::warn!(%topic, error = %e, "failed to apply system event");
+            }
+        }
+    }
+
+    pub(crate) async fn apply_system_event(
+        self: &Arc<Self>,
+        ev: &SystemEvent,
+    ) -> Result<(), String> {
+        match (ev.event_type.as_str(), ev.action.as_str()) {
+            (types::DEVICE, actions::ADD) | (types::DEVICE, actions::UPDATE) => {
+                let device: Device = ev.decode_details().map_err(|e| e.to_string())?;
+                if device.service_name != self.service_name {
+                    // The device moved to another service.
+                    self.forget_device(&device.name).await;
+                    return Ok(());
+                }
+                self.adopt_device(device, ev.action == actions::ADD).await
+            }
+            (types::DEVICE, actions::DELETE) => {
+                let device: Device = ev.decode_details().map_err(|e| e.to_string())?;
+                self.forget_device(&device.name).await;
+                Ok(())
+            }
+            (types::DEVICE_PROFILE, actions::UPDATE) => {
+                let profile: DeviceProfile = ev.decode_details().map_err(|e| e.to_string())?;
+                let name = profile.name.clone();
+                self.cache.put_profile(profile);
+                let users: Vec<Device> = self
+                    .cache
+                    .devices
+                    .read()
+                    .map(|m| {
+                        m.values()
+                            .filter(|d| d.profile_name == name)
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for d in users {
+                    self.restart_autoevents(&d);
+                }
+                Ok(())
+            }
+            (types::DEVICE_PROFILE, actions::DELETE) => {
+                let profile: DeviceProfile = ev.decode_details().map_err(|e| e.to_string())?;
+                if let Ok(mut m) = self.cache.profiles.write() {
+                    m.remove(&profile.name);
+                }
+                Ok(())
+            }
+            (types::DEVICE_SERVICE, actions::UPDATE) => {
+                let service: DeviceService = ev.decode_details().map_err(|e| e.to_string())?;
+                if service.name == self.service_name {
+                    self.set_service_admin(service.admin_state);
+                }
+                Ok(())
+            }
+            (types::PROVISION_WATCHER, actions::ADD)
+            | (types::PROVISION_WATCHER, actions::UPDATE) => {
+                let w: ProvisionWatcher = ev.decode_details().map_err(|e| e.to_string())?;
+                if let Ok(mut m) = self.cache.watchers.write() {
+                    m.insert(w.name.clone(), w);
+                }
+                Ok(())
+            }
+            (types::PROVISION_WATCHER, actions::DELETE) => {
+                let w: ProvisionWatcher = ev.decode_details().map_err(|e| e.to_string())?;
+                if let Ok(mut m) = self.cache.watchers.write() {
+                    m.remove(&w.name);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Puts a device of this service into the cache (fetching its profile when unknown), tells the
+    /// driver and (re)starts its autoevents.
+    pub(crate) async fn adopt_device(
+        self: &Arc<Self>,
+        device: Device,
+        added: bool,
+    ) -> Result<(), String> {
+        if !device.profile_name.is_empty() && self.cache.profile(&device.profile_name).is_none() {
+            match self.metadata.profile(&device.profile_name).await {
+                Ok(Some(p)) => self.cache.put_profile(p),
+                Ok(None) => {
+                    tracing::warn!(device = %device.name, profile = %device.profile_name, "profile not found in core-metadata")
+                }
+                Err(e) => {
+                    tracing::warn!(device = %device.name, error = %e, "failed to fetch profile")
+                }
+            }
+        }
+        let known = self.cache.device(&device.name).is_some();
+        self.cache.put_device(device.clone());
+        self.reset_device_health(&device.name);
+        let r = if added && !known {
+            self.driver.add_device(&device).await
+        } else {
+            self.driver.update_device(&device).await
+        };
+        if let Err(e) = r {
+            tracing::warn!(device = %device.name, error = %e, "driver rejected device change");
+        }
+        self.restart_autoevents(&device);
+        Ok(())
+    }
+
+    /// Removes a device from the cache, its autoevents and the driver.
+    pub(crate) async fn forget_device(self: &Arc<Self>, name: &str) {
+        self.stop_autoevents(name);
+        self.reset_device_health(name);
+        self.metrics.forget_device(name);
+        if let Some(d) = self.cache.remove_device(name)
+            && let Err(e) = self.driver.remove_device(&d.name, &d.protocols).await
+        {
+            tracing::warn!(device = name, error = %e, "driver failed to remove device");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn topic_levels_unescape() {
+        assert_eq!(super::unescape("a%2Fb%20c"), "a/b c");
+        assert_eq!(super::unescape("plain"), "plain");
+    }
+}
