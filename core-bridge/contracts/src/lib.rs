@@ -8,17 +8,21 @@
 //!   device services, provision watchers), system events and metrics.
 //! * [`error`]: EdgeX error kinds, their HTTP status codes and the error body.
 //! * [`value`]: value types and the string encoding of reading values.
+//! * [`duration`]: Go duration text with the EdgeX `d` unit.
+//! * [`codec`]: JSON/CBOR encoding of event bodies and the CBOR selection rule.
 //!
 //! Both EdgeX 3.x and 4.x speak API version [`API_VERSION`] (`"v3"`); where their wire forms differ the
 //! caller picks a [`ContractVersion`].
 
+pub mod codec;
 pub mod dtos;
+pub mod duration;
 pub mod error;
 pub mod value;
 
 pub use dtos::*;
 pub use error::{EdgeXError, ErrorKind};
-pub use value::ValueType;
+pub use value::{Value, ValueType};
 
 /// The API version string carried by every DTO and used in REST paths (`/api/v3`), for EdgeX 3.x and 4.x alike.
 pub const API_VERSION: &str = "v3";

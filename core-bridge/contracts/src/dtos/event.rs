@@ -166,7 +166,8 @@ impl Serialize for VersionedReadings<'_> {
 impl Serialize for VersionedEvent<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let e = self.event;
-        let mut s = serializer.serialize_struct("Event", 8)?;
+        let len = 7 + usize::from(!e.tags.is_empty());
+        let mut s = serializer.serialize_struct("Event", len)?;
         s.serialize_field("apiVersion", &e.api_version)?;
         s.serialize_field("id", &e.id)?;
         s.serialize_field("deviceName", &e.device_name)?;

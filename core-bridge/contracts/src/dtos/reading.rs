@@ -197,15 +197,18 @@ impl Reading {
         version: ContractVersion,
     ) -> Result<S::Ok, S::Error> {
         let human = serializer.is_human_readable();
-        let mut n = 6;
+        // The exact field count matters: CBOR writes it as the map length.
+        let mut n = 5;
         n += usize::from(!self.id.is_empty())
             + usize::from(!self.units.is_empty())
             + usize::from(!self.tags.is_empty());
         n += match (&self.value, version) {
-            (_, ContractVersion::V3) => 4,
-            (ReadingValue::Simple(_) | ReadingValue::Object(_), _) => 1,
-            (ReadingValue::Binary { .. }, _) => 2,
-            (ReadingValue::Null, _) => 3,
+            (ReadingValue::Simple(_) | ReadingValue::Null, ContractVersion::V3) => 1,
+            (ReadingValue::Object(_), ContractVersion::V3) => 2,
+            (ReadingValue::Binary { .. }, ContractVersion::V3) => 3,
+            (ReadingValue::Simple(_) | ReadingValue::Object(_), ContractVersion::V4) => 1,
+            (ReadingValue::Binary { .. }, ContractVersion::V4) => 2,
+            (ReadingValue::Null, ContractVersion::V4) => 3,
         };
         let mut s = serializer.serialize_struct("Reading", n)?;
         if self.id.is_empty() {
