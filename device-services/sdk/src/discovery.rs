@@ -73,10 +73,45 @@ async fn progress(sdk: &Sdk, request_id: &str, progress: i32, message: &str, cou
     }
 }
 
-/// Runs one discovery pass.
+/// Cancels the running discovery (all, or only the one with `request_id`). Returns whether one
+/// was cancelled.
+pub(crate) fn stop_discovery(sdk: &Sdk, request_id: Option<&str>) -> bool {
+    let Ok(mut slot) = sdk.discovery.lock() else {
+        return false;
+    };
+    match slot.as_ref() {
+        Some((id, token)) if request_id.is_none_or(|r| r == id) => {
+            token.cancel();
+            *slot = None;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Runs one discovery pass; it can be stopped with [`stop_discovery`].
 pub(crate) async fn run_discovery(sdk: &Arc<Sdk>, request_id: &str) {
+    let token = sdk.shutdown.child_token();
+    if let Ok(mut slot) = sdk.discovery.lock() {
+        if let Some((_, previous)) = slot.take() {
+            previous.cancel();
+        }
+        *slot = Some((request_id.to_owned(), token.clone()));
+    }
     progress(sdk, request_id, 0, "", None).await;
-    let found = match sdk.driver.discover().await {
+    let result = tokio::select! {
+        () = token.cancelled() => {
+            progress(sdk, request_id, -1, "discovery stopped", None).await;
+            return;
+        }
+        r = sdk.driver.discover() => r,
+    };
+    if let Ok(mut slot) = sdk.discovery.lock()
+        && slot.as_ref().is_some_and(|(id, _)| id == request_id)
+    {
+        *slot = None;
+    }
+    let found = match result {
         Ok(f) => f,
         Err(e) => {
             tracing::warn!(error = %e, "discovery failed");

@@ -213,15 +213,37 @@ async fn discovery(State(s): State<ApiState>, headers: HeaderMap) -> Result<Resp
     ))
 }
 
-async fn stop_discovery() -> ApiError {
-    ApiError(EdgeXError::new(
-        ErrorKind::NotImplemented,
-        "stopping discovery is not supported by this device service",
-    ))
+async fn stop_discovery(State(s): State<ApiState>, headers: HeaderMap) -> Response {
+    crate::discovery::stop_discovery(&s.sdk, None);
+    json_response(
+        200,
+        &BaseResponse::new(correlation_request_id(&headers), 200),
+    )
 }
 
-async fn stop_discovery_id(Path(_id): Path<String>) -> ApiError {
-    stop_discovery().await
+async fn stop_discovery_id(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if crate::discovery::stop_discovery(&s.sdk, Some(&id)) {
+        Ok(json_response(
+            200,
+            &BaseResponse::new(correlation_request_id(&headers), 200),
+        ))
+    } else {
+        Err(EdgeXError::not_found(format!("no running discovery with request id {id}")).into())
+    }
+}
+
+/// The correlation id when it is a UUID (BaseResponse.requestId must be one), else empty.
+fn correlation_request_id(headers: &HeaderMap) -> String {
+    let c = correlation_of(headers);
+    if uuid::Uuid::parse_str(&c).is_ok() {
+        c
+    } else {
+        String::new()
+    }
 }
 
 async fn profile_scan(body: Bytes) -> ApiError {

@@ -177,6 +177,8 @@ pub(crate) struct Sdk {
     pub(crate) shutdown: CancellationToken,
     /// Running autoevent tasks per device.
     pub(crate) autoevents: Mutex<HashMap<String, CancellationToken>>,
+    /// The running discovery: its request id and cancel token.
+    pub(crate) discovery: Mutex<Option<(String, CancellationToken)>>,
     /// Secrets stored through `POST /secret` (insecure mode, in memory; never logged).
     secrets: Mutex<HashMap<String, BTreeMap<String, String>>>,
 }
@@ -214,6 +216,7 @@ impl Sdk {
             recovering: Mutex::new(HashMap::new()),
             shutdown,
             autoevents: Mutex::new(HashMap::new()),
+            discovery: Mutex::new(None),
             secrets: Mutex::new(HashMap::new()),
         }
     }
