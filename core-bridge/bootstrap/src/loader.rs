@@ -20,6 +20,7 @@
 //! A single complete file given with `-cf` (common and private sections merged at the top level)
 //! runs a service with no provider and no common file.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -27,7 +28,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::config::{RegistryInfo, ServiceInfo};
+use crate::config::{InsecureSecret, RegistryInfo, ServiceInfo};
 use crate::env::{AppliedOverride, EnvVars, OverrideError, apply_overrides};
 use crate::flags::{
     CommonArgs, ConfigLocation, FlagsError, RemoteHosts, StartupSettings, common_location,
@@ -132,8 +133,8 @@ pub enum LoadError {
     Defaults(String),
 }
 
-/// A loaded configuration and how it was obtained.
-#[derive(Debug)]
+/// A loaded configuration and how it was obtained. Its `Debug` output leaves out the
+/// configuration values, which can hold secrets.
 pub struct Loaded<T> {
     /// The typed configuration.
     pub config: T,
@@ -153,7 +154,42 @@ pub struct Loaded<T> {
     pub keeper: Option<KeeperClient>,
 }
 
+impl<T> std::fmt::Debug for Loaded<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loaded")
+            .field("service_key", &self.service_key)
+            .field("settings", &self.settings)
+            .field("sources", &self.sources)
+            .field("overrides", &self.overrides)
+            .field("warnings", &self.warnings)
+            .field("keeper", &self.keeper)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<T> Loaded<T> {
+    /// The `Writable.InsecureSecrets` entries of the merged tree, for an
+    /// [`InsecureSecretStore`](crate::secrets::InsecureSecretStore).
+    pub fn insecure_secrets(&self) -> Result<BTreeMap<String, InsecureSecret>, LoadError> {
+        match self
+            .tree
+            .get("Writable")
+            .and_then(|w| w.get("InsecureSecrets"))
+        {
+            None => Ok(BTreeMap::new()),
+            Some(value) => {
+                serde_path_to_error::deserialize(crate::weak::Weak(value)).map_err(|e| {
+                    LoadError::Type {
+                        key: format!("Writable.InsecureSecrets.{}", e.path()),
+                        origin: "the merged configuration".to_owned(),
+                        line: None,
+                        reason: e.inner().to_string(),
+                    }
+                })
+            }
+        }
+    }
+
     /// The `Service` section of the merged tree.
     pub fn service_info(&self) -> Result<ServiceInfo, LoadError> {
         self.section("Service")
@@ -167,7 +203,7 @@ impl<T> Loaded<T> {
     fn section<S: DeserializeOwned + Default>(&self, name: &str) -> Result<S, LoadError> {
         match self.tree.get(name) {
             None => Ok(S::default()),
-            Some(value) => serde_json::from_value(value.clone()).map_err(|e| LoadError::Type {
+            Some(value) => S::deserialize(crate::weak::Weak(value)).map_err(|e| LoadError::Type {
                 key: name.to_owned(),
                 origin: "the merged configuration".to_owned(),
                 line: None,

@@ -290,6 +290,11 @@ MaxEventSize: 0
     assert_eq!(c.writable.log_level, "DEBUG");
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     assert_eq!(loaded.sources.len(), 2);
+    let store = edgex_bootstrap::InsecureSecretStore::new(&loaded.insecure_secrets().unwrap());
+    use edgex_bootstrap::SecretStore;
+    assert_eq!(store.get("mqtt-bus").unwrap()["username"], "user");
+    // Debug output of the loaded configuration never carries secret values.
+    assert!(!format!("{loaded:?}").contains("pass"));
 }
 
 #[tokio::test]
