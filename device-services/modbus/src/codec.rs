@@ -341,6 +341,14 @@ pub fn encode_bytes(attrs: &ModbusAttributes, value: &ModbusValue) -> Result<Vec
     if !attrs.table.is_writable() {
         return Err(CodecError::ReadOnly(attrs.table));
     }
+    encode_value_bytes(attrs, value)
+}
+
+/// Encoding without the writability check: the simulator fills read-only tables with it.
+pub(crate) fn encode_value_bytes(
+    attrs: &ModbusAttributes,
+    value: &ModbusValue,
+) -> Result<Vec<u8>, CodecError> {
     if attrs.bit.is_some() {
         return Err(CodecError::RegisterBitWrite);
     }

@@ -17,8 +17,11 @@ pub mod attributes;
 pub mod codec;
 pub mod plan;
 pub mod protocol;
+pub mod sim;
+pub mod transport;
 
 pub use attributes::{AttributeError, ModbusAttributes, PrimaryTable, RawType, ValueType};
 pub use codec::{CodecError, ModbusValue, WriteFunction, WritePayload, WriteRequest};
 pub use plan::{PlanError, PlanOptions, ReadPlan, ReadReply, ReadRequest, ResourceData};
 pub use protocol::{Endpoint, IdlePolicy, ModbusProtocol, Parity, ProtocolError, SerialSettings};
+pub use transport::{ModbusError, Operation, Output, Transport, TransportOptions};
