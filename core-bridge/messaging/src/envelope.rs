@@ -1,0 +1,472 @@
+//! The EdgeX `MessageEnvelope`, the JSON document every bus message travels in.
+//!
+//! The payload is kept as bytes plus a content type. On the wire it takes one of two forms:
+//! - 4.x (default, [`PayloadEncoding::Json`]): a JSON payload is embedded as raw JSON, a
+//!   `text/plain` payload (error text) as a JSON string, any other content type (CBOR) as a
+//!   base64 string, an empty payload as `null`;
+//! - 3.x ([`PayloadEncoding::Base64`], `EDGEX_MSG_BASE64_PAYLOAD=true`): every non-empty payload
+//!   is a base64 string.
+//!
+//! Decoding accepts both forms and any JSON value as payload.
+
+use crate::error::EnvelopeError;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
+
+/// `apiVersion` carried by every envelope (EdgeX 3.x and 4.x both speak `v3`).
+pub const API_VERSION: &str = "v3";
+/// Content type of JSON payloads.
+pub const CONTENT_TYPE_JSON: &str = "application/json";
+/// Content type of CBOR payloads.
+pub const CONTENT_TYPE_CBOR: &str = "application/cbor";
+/// Content type of error payloads.
+pub const CONTENT_TYPE_TEXT: &str = "text/plain";
+/// Environment switch restoring 3.x base64 payloads.
+pub const ENV_BASE64_PAYLOAD: &str = "EDGEX_MSG_BASE64_PAYLOAD";
+
+/// How the payload is written on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PayloadEncoding {
+    /// EdgeX 4.x: JSON payloads embedded as JSON values.
+    #[default]
+    Json,
+    /// EdgeX 3.x: payload bytes as a base64 string (understood by 3.x and 4.x receivers).
+    Base64,
+}
+
+impl PayloadEncoding {
+    /// The encoding selected by `EDGEX_MSG_BASE64_PAYLOAD` (`true`, any case → base64).
+    /// This is the only place the crate reads that variable.
+    pub fn from_env() -> Self {
+        match std::env::var(ENV_BASE64_PAYLOAD) {
+            Ok(v) if v.trim().eq_ignore_ascii_case("true") => PayloadEncoding::Base64,
+            _ => PayloadEncoding::Json,
+        }
+    }
+}
+
+/// An EdgeX message envelope (`apiVersion`, `receivedTopic`, `correlationID`, `requestID`,
+/// `errorCode`, `payload`, `contentType`, `queryParams`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageEnvelope {
+    /// Always `v3` for envelopes we create.
+    pub api_version: String,
+    /// Topic the message arrived on; set by the receiver, empty when sending.
+    pub received_topic: String,
+    /// Correlation id (UUID).
+    pub correlation_id: String,
+    /// Request id for request/response flows; empty for events.
+    pub request_id: String,
+    /// `0` success, `1` error (payload then holds the error text).
+    pub error_code: i32,
+    /// Inner document bytes (JSON, CBOR or error text); empty means `null`.
+    pub payload: Bytes,
+    /// Content type of `payload`.
+    pub content_type: String,
+    /// Query parameters of command requests (omitted on the wire when empty).
+    pub query_params: BTreeMap<String, String>,
+}
+
+fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+impl MessageEnvelope {
+    /// A success envelope with a fresh correlation id.
+    pub fn new(payload: impl Into<Bytes>, content_type: impl Into<String>) -> Self {
+        Self {
+            api_version: API_VERSION.to_owned(),
+            received_topic: String::new(),
+            correlation_id: new_uuid(),
+            request_id: String::new(),
+            error_code: 0,
+            payload: payload.into(),
+            content_type: content_type.into(),
+            query_params: BTreeMap::new(),
+        }
+    }
+
+    /// A JSON envelope whose payload is `value` serialized.
+    pub fn from_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self, EnvelopeError> {
+        let bytes = serde_json::to_vec(value).map_err(EnvelopeError::Serialize)?;
+        Ok(Self::new(bytes, CONTENT_TYPE_JSON))
+    }
+
+    /// A JSON envelope with a `null` payload (set-command and validation replies).
+    pub fn empty() -> Self {
+        Self::new(Bytes::new(), CONTENT_TYPE_JSON)
+    }
+
+    /// A request envelope with a fresh request id.
+    pub fn request<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self, EnvelopeError> {
+        Ok(Self::from_value(value)?.with_request_id(new_uuid()))
+    }
+
+    /// A success reply to `request`: same request and correlation ids, `value` as JSON payload.
+    pub fn response_to<T: serde::Serialize + ?Sized>(
+        request: &MessageEnvelope,
+        value: &T,
+    ) -> Result<Self, EnvelopeError> {
+        let mut e = Self::from_value(value)?;
+        e.request_id.clone_from(&request.request_id);
+        e.correlation_id.clone_from(&request.correlation_id);
+        Ok(e)
+    }
+
+    /// An error reply to `request`: `errorCode` 1, `text/plain` payload holding `message`,
+    /// the request's request id and a fresh correlation id.
+    pub fn error_response(request: &MessageEnvelope, message: impl Into<String>) -> Self {
+        Self::error(request.request_id.clone(), message)
+    }
+
+    /// An error envelope for `request_id` with a fresh correlation id.
+    pub fn error(request_id: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut e = Self::new(message.into().into_bytes(), CONTENT_TYPE_TEXT);
+        e.error_code = 1;
+        e.request_id = request_id.into();
+        e
+    }
+
+    /// Set the request id.
+    #[must_use]
+    pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
+        self.request_id = id.into();
+        self
+    }
+
+    /// Set the correlation id.
+    #[must_use]
+    pub fn with_correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.correlation_id = id.into();
+        self
+    }
+
+    /// Add a query parameter.
+    #[must_use]
+    pub fn with_query_param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query_params.insert(key.into(), value.into());
+        self
+    }
+
+    /// Whether this is an error envelope (`errorCode != 0`).
+    pub fn is_error(&self) -> bool {
+        self.error_code != 0
+    }
+
+    /// Whether the payload is JSON (content type `application/json`, or empty/unset).
+    pub fn is_json(&self) -> bool {
+        let ct = self.content_type.split(';').next().unwrap_or("").trim();
+        ct.is_empty() || ct.eq_ignore_ascii_case(CONTENT_TYPE_JSON)
+    }
+
+    /// The payload as text (lossy UTF-8); for error envelopes this is the error message.
+    pub fn payload_text(&self) -> String {
+        String::from_utf8_lossy(&self.payload).into_owned()
+    }
+
+    /// Decode a JSON payload into `T`. An empty payload decodes as JSON `null`.
+    pub fn decode_payload<T: DeserializeOwned>(&self) -> Result<T, EnvelopeError> {
+        if !self.is_json() {
+            return Err(EnvelopeError::UnsupportedContentType(
+                self.content_type.clone(),
+            ));
+        }
+        let bytes: &[u8] = if self.payload.is_empty() {
+            b"null"
+        } else {
+            &self.payload
+        };
+        serde_json::from_slice(bytes).map_err(|source| EnvelopeError::Payload {
+            content_type: self.content_type.clone(),
+            source,
+        })
+    }
+
+    /// Encode for the wire.
+    pub fn to_vec(&self, encoding: PayloadEncoding) -> Vec<u8> {
+        let mut out = Vec::with_capacity(160 + self.payload.len() * 4 / 3);
+        out.extend_from_slice(b"{\"apiVersion\":");
+        push_json_str(&mut out, &self.api_version);
+        out.extend_from_slice(b",\"receivedTopic\":");
+        push_json_str(&mut out, &self.received_topic);
+        out.extend_from_slice(b",\"correlationID\":");
+        push_json_str(&mut out, &self.correlation_id);
+        out.extend_from_slice(b",\"requestID\":");
+        push_json_str(&mut out, &self.request_id);
+        out.extend_from_slice(b",\"errorCode\":");
+        out.extend_from_slice(self.error_code.to_string().as_bytes());
+        out.extend_from_slice(b",\"payload\":");
+        self.push_payload(&mut out, encoding);
+        out.extend_from_slice(b",\"contentType\":");
+        push_json_str(&mut out, &self.content_type);
+        if !self.query_params.is_empty() {
+            out.extend_from_slice(b",\"queryParams\":{");
+            for (i, (k, v)) in self.query_params.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                push_json_str(&mut out, k);
+                out.push(b':');
+                push_json_str(&mut out, v);
+            }
+            out.push(b'}');
+        }
+        out.push(b'}');
+        out
+    }
+
+    fn push_payload(&self, out: &mut Vec<u8>, encoding: PayloadEncoding) {
+        if self.payload.is_empty() {
+            out.extend_from_slice(b"null");
+            return;
+        }
+        let as_base64 = |out: &mut Vec<u8>| {
+            out.push(b'"');
+            let start = out.len();
+            out.resize(
+                start + base64::encoded_len(self.payload.len(), true).unwrap_or(0),
+                0,
+            );
+            let n = B64
+                .encode_slice(&self.payload, &mut out[start..])
+                .unwrap_or(0);
+            out.truncate(start + n);
+            out.push(b'"');
+        };
+        if encoding == PayloadEncoding::Base64 {
+            return as_base64(out);
+        }
+        let ct = self.content_type.split(';').next().unwrap_or("").trim();
+        if ct.eq_ignore_ascii_case(CONTENT_TYPE_TEXT) {
+            push_json_str(out, &String::from_utf8_lossy(&self.payload));
+        } else if self.is_json() && is_valid_json(&self.payload) {
+            out.extend_from_slice(trim_ascii(&self.payload));
+        } else {
+            // CBOR and anything that is not valid JSON travel as bytes.
+            as_base64(out);
+        }
+    }
+
+    /// Decode an envelope from the wire. Accepts a base64 payload string (3.x), any raw JSON
+    /// payload (4.x), and a plain string for `text/plain` error payloads.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, EnvelopeError> {
+        let w: Wire<'_> = serde_json::from_slice(bytes).map_err(EnvelopeError::Malformed)?;
+        let payload = match w.payload {
+            None => Bytes::new(),
+            Some(raw) => decode_payload_value(raw.get(), &w.content_type)?,
+        };
+        Ok(Self {
+            api_version: w.api_version.unwrap_or_else(|| API_VERSION.to_owned()),
+            received_topic: w.received_topic,
+            correlation_id: w.correlation_id,
+            request_id: w.request_id,
+            error_code: w.error_code,
+            payload,
+            content_type: w.content_type,
+            query_params: w.query_params.unwrap_or_default(),
+        })
+    }
+}
+
+fn decode_payload_value(raw: &str, content_type: &str) -> Result<Bytes, EnvelopeError> {
+    let raw = raw.trim();
+    if raw == "null" {
+        return Ok(Bytes::new());
+    }
+    if !raw.starts_with('"') {
+        return Ok(Bytes::copy_from_slice(raw.as_bytes()));
+    }
+    let s: String = serde_json::from_str(raw).map_err(EnvelopeError::Malformed)?;
+    let ct = content_type.split(';').next().unwrap_or("").trim();
+    match B64.decode(s.as_bytes()) {
+        Ok(b) => {
+            // A 4.x error text can happen to be valid base64; 3.x error payloads decode to
+            // readable text, so keep the decoded form only when it is UTF-8.
+            if ct.eq_ignore_ascii_case(CONTENT_TYPE_TEXT) && std::str::from_utf8(&b).is_err() {
+                Ok(Bytes::from(s.into_bytes()))
+            } else {
+                Ok(Bytes::from(b))
+            }
+        }
+        Err(_) if ct.eq_ignore_ascii_case(CONTENT_TYPE_TEXT) => Ok(Bytes::from(s.into_bytes())),
+        Err(_) if ct.is_empty() || ct.eq_ignore_ascii_case(CONTENT_TYPE_JSON) => {
+            // A raw JSON string document: keep it as JSON text.
+            Ok(Bytes::copy_from_slice(raw.as_bytes()))
+        }
+        Err(e) => Err(EnvelopeError::Base64(e)),
+    }
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    b.trim_ascii()
+}
+
+fn is_valid_json(b: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(b).is_ok()
+}
+
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    // serde_json escapes exactly like encoding/json minus HTML escaping, which receivers accept.
+    if serde_json::to_writer(&mut *out, s).is_err() {
+        out.extend_from_slice(b"\"\"");
+    }
+}
+
+#[derive(Deserialize)]
+struct Wire<'a> {
+    #[serde(rename = "apiVersion", default)]
+    api_version: Option<String>,
+    #[serde(rename = "receivedTopic", default)]
+    received_topic: String,
+    #[serde(rename = "correlationID", default)]
+    correlation_id: String,
+    #[serde(rename = "requestID", default)]
+    request_id: String,
+    #[serde(rename = "errorCode", default)]
+    error_code: i32,
+    #[serde(borrow, default)]
+    payload: Option<&'a RawValue>,
+    #[serde(rename = "contentType", default)]
+    content_type: String,
+    #[serde(rename = "queryParams", default)]
+    query_params: Option<BTreeMap<String, String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn wire(e: &MessageEnvelope, enc: PayloadEncoding) -> Value {
+        serde_json::from_slice(&e.to_vec(enc)).unwrap()
+    }
+
+    #[test]
+    fn json_payload_is_embedded_as_an_object_in_4x_mode() {
+        let e = MessageEnvelope::from_value(&json!({"apiVersion":"v3","event":{"id":"1"}}))
+            .unwrap()
+            .with_correlation_id("c1");
+        let w = wire(&e, PayloadEncoding::Json);
+        assert_eq!(
+            w,
+            json!({"apiVersion":"v3","receivedTopic":"","correlationID":"c1","requestID":"",
+                   "errorCode":0,"payload":{"apiVersion":"v3","event":{"id":"1"}},
+                   "contentType":"application/json"})
+        );
+    }
+
+    #[test]
+    fn base64_mode_writes_3x_payload_strings() {
+        let e = MessageEnvelope::from_value(&json!({"a":1})).unwrap();
+        let w = wire(&e, PayloadEncoding::Base64);
+        assert_eq!(w["payload"], json!("eyJhIjoxfQ=="));
+    }
+
+    #[test]
+    fn envelope_from_3x_base64_payload_decodes() {
+        let src = br#"{"apiVersion":"v3","receivedTopic":"","correlationID":"c","requestID":"r",
+            "errorCode":0,"payload":"eyJhIjoxfQ==","contentType":"application/json"}"#;
+        let e = MessageEnvelope::from_slice(src).unwrap();
+        assert_eq!(&e.payload[..], br#"{"a":1}"#);
+        assert_eq!(e.decode_payload::<Value>().unwrap(), json!({"a":1}));
+        assert_eq!(e.request_id, "r");
+        assert_eq!(e.correlation_id, "c");
+    }
+
+    #[test]
+    fn envelope_from_4x_object_payload_decodes() {
+        let src = br#"{"apiVersion":"v3","correlationID":"c","payload":{"a":[1,2]},
+            "contentType":"application/json","queryParams":{"ds-pushevent":"false"}}"#;
+        let e = MessageEnvelope::from_slice(src).unwrap();
+        assert_eq!(e.decode_payload::<Value>().unwrap(), json!({"a":[1,2]}));
+        assert_eq!(e.query_params["ds-pushevent"], "false");
+    }
+
+    #[test]
+    fn any_raw_json_payload_is_accepted() {
+        for (p, v) in [
+            ("[1,2]", json!([1, 2])),
+            ("42", json!(42)),
+            ("true", json!(true)),
+        ] {
+            let src = format!(r#"{{"payload":{p},"contentType":"application/json"}}"#);
+            let e = MessageEnvelope::from_slice(src.as_bytes()).unwrap();
+            assert_eq!(e.decode_payload::<Value>().unwrap(), v);
+        }
+        let e = MessageEnvelope::from_slice(
+            br#"{"payload":"not base64!","contentType":"application/json"}"#,
+        )
+        .unwrap();
+        assert_eq!(e.decode_payload::<Value>().unwrap(), json!("not base64!"));
+    }
+
+    #[test]
+    fn null_payload_roundtrips_as_null() {
+        let e = MessageEnvelope::empty();
+        assert_eq!(wire(&e, PayloadEncoding::Json)["payload"], Value::Null);
+        assert_eq!(wire(&e, PayloadEncoding::Base64)["payload"], Value::Null);
+        let back = MessageEnvelope::from_slice(&e.to_vec(PayloadEncoding::Json)).unwrap();
+        assert!(back.payload.is_empty());
+        assert_eq!(back.decode_payload::<Value>().unwrap(), Value::Null);
+    }
+
+    #[test]
+    fn error_envelope_carries_code_1_text_plain_and_fresh_correlation() {
+        let req = MessageEnvelope::request(&json!({})).unwrap();
+        let e = MessageEnvelope::error_response(&req, "device Simple-Device01 not found");
+        assert_eq!(e.error_code, 1);
+        assert_eq!(e.request_id, req.request_id);
+        assert_ne!(e.correlation_id, req.correlation_id);
+        let w = wire(&e, PayloadEncoding::Json);
+        assert_eq!(w["payload"], json!("device Simple-Device01 not found"));
+        assert_eq!(w["contentType"], json!("text/plain"));
+        assert_eq!(w["errorCode"], json!(1));
+        let back = MessageEnvelope::from_slice(&e.to_vec(PayloadEncoding::Json)).unwrap();
+        assert_eq!(back.payload_text(), "device Simple-Device01 not found");
+        // 3.x error: base64 of the text.
+        let back3 = MessageEnvelope::from_slice(&e.to_vec(PayloadEncoding::Base64)).unwrap();
+        assert_eq!(back3.payload_text(), "device Simple-Device01 not found");
+    }
+
+    #[test]
+    fn cbor_payload_stays_base64_even_in_4x_mode() {
+        let e = MessageEnvelope::new(vec![0xa1, 0x61, 0x61, 0x01], CONTENT_TYPE_CBOR);
+        let w = wire(&e, PayloadEncoding::Json);
+        assert_eq!(w["payload"], json!("oWFhAQ=="));
+        let back = MessageEnvelope::from_slice(&e.to_vec(PayloadEncoding::Json)).unwrap();
+        assert_eq!(back.payload, e.payload);
+        assert!(matches!(
+            back.decode_payload::<Value>(),
+            Err(EnvelopeError::UnsupportedContentType(_))
+        ));
+    }
+
+    #[test]
+    fn roundtrip_preserves_every_field_in_both_modes() {
+        let e = MessageEnvelope::from_value(&json!({"x":"é\"\n"}))
+            .unwrap()
+            .with_request_id("r-1")
+            .with_query_param("ds-returnevent", "true");
+        for enc in [PayloadEncoding::Json, PayloadEncoding::Base64] {
+            let back = MessageEnvelope::from_slice(&e.to_vec(enc)).unwrap();
+            assert_eq!(back, e);
+        }
+    }
+
+    #[test]
+    fn malformed_envelope_is_an_error_not_a_panic() {
+        assert!(matches!(
+            MessageEnvelope::from_slice(b"{not json"),
+            Err(EnvelopeError::Malformed(_))
+        ));
+        assert!(
+            MessageEnvelope::from_slice(br#"{"payload":"@@@","contentType":"application/cbor"}"#)
+                .is_err()
+        );
+    }
+}
