@@ -10,6 +10,8 @@
 //! * [`value`]: value types and the string encoding of reading values.
 //! * [`duration`]: Go duration text with the EdgeX `d` unit.
 //! * [`codec`]: JSON/CBOR encoding of event bodies and the CBOR selection rule.
+//! * [`validate`]: contract checks for profiles, devices and provision watchers.
+//! * [`files`]: loading profile, device and provision watcher files with precise errors.
 //!
 //! Both EdgeX 3.x and 4.x speak API version [`API_VERSION`] (`"v3"`); where their wire forms differ the
 //! caller picks a [`ContractVersion`].
@@ -18,6 +20,8 @@ pub mod codec;
 pub mod dtos;
 pub mod duration;
 pub mod error;
+pub mod files;
+pub mod validate;
 pub mod value;
 
 pub use dtos::*;

@@ -160,8 +160,7 @@ pub struct DeviceResource {
     /// Hidden resources are not offered as core commands.
     #[serde(default)]
     pub is_hidden: bool,
-    /// Value properties.
-    #[serde(default)]
+    /// Value properties (required).
     pub properties: ResourceProperties,
     /// Driver-specific attributes (e.g. Modbus `primaryTable`); omitted when empty.
     #[serde(
@@ -213,7 +212,6 @@ pub struct DeviceCommand {
     #[serde(default)]
     pub is_hidden: bool,
     /// Access mode (required).
-    #[serde(default)]
     pub read_write: ReadWrite,
     /// At least one.
     #[serde(default, deserialize_with = "null_default")]
