@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use edgex_bootstrap::{ClientInfo, Clients, RegistryInfo, ServiceInfo, Writable};
+use edgex_messaging::MessageBusConfig;
 use serde::{Deserialize, Serialize};
 
 /// `Device.Discovery`.
@@ -123,47 +124,6 @@ pub struct DeviceWritable {
     pub reading: ReadingConfig,
 }
 
-/// `MessageBus` as a device service reads it (the EdgeX keys).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "PascalCase")]
-pub struct MessageBusInfo {
-    /// No bus at all (events are then dropped).
-    pub disabled: bool,
-    /// `mqtt` (others as edgex-messaging supports them).
-    #[serde(rename = "Type")]
-    pub kind: String,
-    /// `tcp`, `mqtt`, `ssl`, `tls`…
-    pub protocol: String,
-    /// Broker host.
-    pub host: String,
-    /// Broker port.
-    pub port: u16,
-    /// `none`, `usernamepassword`, `clientcert`, `cacert`.
-    pub auth_mode: String,
-    /// Secret holding the credentials.
-    pub secret_name: String,
-    /// Topic prefix (default `edgex`).
-    pub base_topic_prefix: String,
-    /// Transport options (`ClientId`, `Qos`, `KeepAlive`…), strings as in EdgeX.
-    pub optional: BTreeMap<String, String>,
-}
-
-impl Default for MessageBusInfo {
-    fn default() -> Self {
-        Self {
-            disabled: false,
-            kind: "mqtt".into(),
-            protocol: "tcp".into(),
-            host: "localhost".into(),
-            port: 1883,
-            auth_mode: "none".into(),
-            secret_name: "mqtt-bus".into(),
-            base_topic_prefix: "edgex".into(),
-            optional: BTreeMap::new(),
-        }
-    }
-}
-
 /// The whole configuration of a device service (`configuration.yaml` + common config).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]
@@ -177,7 +137,7 @@ pub struct DeviceServiceConfig {
     /// Peers; `core-metadata` is required.
     pub clients: Clients,
     /// Message bus.
-    pub message_bus: MessageBusInfo,
+    pub message_bus: MessageBusConfig,
     /// Device SDK settings.
     pub device: DeviceConfig,
     /// Driver settings.
@@ -187,6 +147,16 @@ pub struct DeviceServiceConfig {
 }
 
 impl DeviceServiceConfig {
+    /// The secret named by `MessageBus.SecretName` from `Writable.InsecureSecrets`.
+    pub fn message_bus_secret(&self) -> Option<std::collections::HashMap<String, String>> {
+        self.writable
+            .common
+            .insecure_secrets
+            .values()
+            .find(|s| s.secret_name == self.message_bus.secret_name)
+            .map(|s| s.secret_data.clone().into_iter().collect())
+    }
+
     /// Base URL of core-metadata (`Clients.core-metadata`), if configured.
     pub fn core_metadata_url(&self) -> Option<String> {
         self.clients.get("core-metadata").map(ClientInfo::url)

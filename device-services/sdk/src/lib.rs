@@ -7,9 +7,9 @@
 
 mod autoevent;
 mod discovery;
+pub mod edgexbus;
 mod gofmt;
 mod messaging;
-pub mod mqtt;
 pub mod provision;
 pub mod rest;
 pub mod service;
@@ -30,7 +30,8 @@ pub mod metadata;
 mod metrics;
 mod sdk;
 
-pub use config::{DeviceConfig, DeviceServiceConfig, DeviceWritable, MessageBusInfo};
+pub use config::{DeviceConfig, DeviceServiceConfig, DeviceWritable};
+pub use edgex_messaging::MessageBusConfig;
 pub use rest::{ApiState, router};
 pub use sdk::{GetOptions, URL_RAW_QUERY};
 pub use service::{RunningService, ServiceIdentity, StartupError, run, start};

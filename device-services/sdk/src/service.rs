@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 use crate::bus::Bus;
 use crate::config::DeviceServiceConfig;
 use crate::driver::{AsyncValues, DriverContext, DynDriver, ProtocolDriver};
+use crate::edgexbus::MessagingBus;
 use crate::metadata::MetadataClient;
-use crate::mqtt::MqttBus;
 use crate::rest::{ApiState, router};
 use crate::sdk::Sdk;
 
@@ -104,10 +104,20 @@ pub async fn start<D: ProtocolDriver>(
     let bus: Option<Arc<dyn Bus>> = if config.message_bus.disabled {
         None
     } else {
-        let b = MqttBus::connect(&config.message_bus, &identity.name, shutdown.clone())
-            .await
-            .map_err(StartupError::Bus)?;
-        Some(Arc::new(b))
+        let mut bus_config = config.message_bus.clone();
+        bus_config
+            .optional
+            .entry("ClientId".into())
+            .or_insert_with(|| identity.name.clone());
+        let secret = config.message_bus_secret();
+        let b = edgex_messaging::connect(
+            &bus_config,
+            secret.as_ref(),
+            edgex_messaging::BusOptions::from_env(),
+        )
+        .await
+        .map_err(|e| StartupError::Bus(e.to_string()))?;
+        Some(MessagingBus::shared(b))
     };
     let sdk = Arc::new(Sdk::new(
         config.clone(),

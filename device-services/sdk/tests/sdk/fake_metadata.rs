@@ -17,7 +17,6 @@ use edgex_contracts::{
     UpdateDeviceServiceRequest,
 };
 use edgex_device_sdk::bus::{Bus, Envelope};
-use edgex_device_sdk::mqtt::MqttBus;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -31,11 +30,19 @@ pub(crate) struct Store {
     pub(crate) state_patches: Vec<(String, String)>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct FakeMetadata {
     pub(crate) store: Arc<Mutex<Store>>,
-    bus: Arc<MqttBus>,
+    bus: Arc<dyn Bus>,
     pub(crate) addr: SocketAddr,
+}
+
+impl std::fmt::Debug for FakeMetadata {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeMetadata")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
 }
 
 fn not_found(what: &str) -> Response {
@@ -59,12 +66,12 @@ fn multi(items: Vec<serde_json::Value>) -> Response {
 }
 
 impl FakeMetadata {
-    pub(crate) async fn start(bus: MqttBus, shutdown: CancellationToken) -> Self {
+    pub(crate) async fn start(bus: Arc<dyn Bus>, shutdown: CancellationToken) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let fake = FakeMetadata {
             store: Arc::new(Mutex::new(Store::default())),
-            bus: Arc::new(bus),
+            bus,
             addr,
         };
         let app = Router::new()

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use edgex_bootstrap::ClientInfo;
 use edgex_device_sdk::bus::{Bus, Delivery, Envelope};
-use edgex_device_sdk::mqtt::MqttBus;
+use edgex_device_sdk::edgexbus::MessagingBus;
 use edgex_device_sdk::{
-    CancellationToken, DeviceServiceConfig, MessageBusInfo, ServiceIdentity, start,
+    CancellationToken, DeviceServiceConfig, MessageBusConfig, ServiceIdentity, start,
 };
 use edgex_test_support::Mosquitto;
 use tokio::sync::mpsc;
@@ -24,13 +24,12 @@ pub(crate) fn fixture(name: &str) -> String {
     )
 }
 
-#[derive(Debug)]
 pub(crate) struct Harness {
     pub(crate) base: String,
     pub(crate) http: reqwest::Client,
     pub(crate) fake: FakeMetadata,
     pub(crate) driver: Arc<VirtualDriver>,
-    pub(crate) client: MqttBus,
+    pub(crate) client: Arc<dyn Bus>,
     pub(crate) shutdown: CancellationToken,
     _dirs: tempfile::TempDir,
     // Dropped last: the broker outlives every client.
@@ -43,12 +42,33 @@ impl Drop for Harness {
     }
 }
 
-pub(crate) fn bus_info(broker: &Mosquitto) -> MessageBusInfo {
-    MessageBusInfo {
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn bus_info(broker: &Mosquitto) -> MessageBusConfig {
+    MessageBusConfig {
         host: broker.host().to_owned(),
         port: broker.port(),
         ..Default::default()
     }
+}
+
+async fn bus_client(info: &MessageBusConfig, name: &str) -> Arc<dyn Bus> {
+    let mut info = info.clone();
+    info.optional.insert(
+        "ClientId".into(),
+        format!("{name}-{}", uuid::Uuid::new_v4()),
+    );
+    MessagingBus::shared(
+        edgex_messaging::connect(&info, None, edgex_messaging::BusOptions::default())
+            .await
+            .unwrap(),
+    )
 }
 
 impl Harness {
@@ -60,21 +80,9 @@ impl Harness {
         let broker = Mosquitto::start().await.expect("mosquitto");
         let shutdown = CancellationToken::new();
         let info = bus_info(&broker);
-        let fake_bus = MqttBus::connect(
-            &info,
-            &format!("fake-metadata-{}", uuid::Uuid::new_v4()),
-            shutdown.clone(),
-        )
-        .await
-        .unwrap();
+        let fake_bus = bus_client(&info, "fake-metadata").await;
         let fake = FakeMetadata::start(fake_bus, shutdown.clone()).await;
-        let client = MqttBus::connect(
-            &info,
-            &format!("test-client-{}", uuid::Uuid::new_v4()),
-            shutdown.clone(),
-        )
-        .await
-        .unwrap();
+        let client = bus_client(&info, "test-client").await;
 
         let dirs = tempfile::tempdir().unwrap();
         let sub = |name: &str, files: &[&str]| {
