@@ -170,6 +170,43 @@ impl Reading {
         )
     }
 
+    /// A reading with a fresh id holding `value` in the wire form of `version`
+    /// (`media_type` is used for Binary values only).
+    pub fn from_value(
+        device_name: &str,
+        profile_name: &str,
+        resource_name: &str,
+        value: &crate::value::Value,
+        version: ContractVersion,
+        media_type: &str,
+        origin: i64,
+    ) -> Self {
+        Self::with_value(
+            device_name,
+            profile_name,
+            resource_name,
+            value.value_type(),
+            origin,
+            value.to_reading_value(version, media_type),
+        )
+    }
+
+    /// The typed value of this reading, parsed by its `valueType` (`None` for null readings).
+    pub fn typed_value(&self) -> Option<Result<crate::value::Value, crate::value::ValueError>> {
+        use crate::value::Value;
+        Some(match &self.value {
+            ReadingValue::Simple(s) => Value::parse(self.value_type, s),
+            ReadingValue::Binary { data, .. } => Ok(Value::Binary(data.clone())),
+            ReadingValue::Object(v) => Ok(match (self.value_type, v) {
+                (ValueType::ObjectArray, serde_json::Value::Array(items)) => {
+                    Value::ObjectArray(items.clone())
+                }
+                _ => Value::Object(v.clone()),
+            }),
+            ReadingValue::Null => return None,
+        })
+    }
+
     /// The simple value text, if this is a simple reading.
     pub fn simple_value(&self) -> Option<&str> {
         match &self.value {
@@ -572,6 +609,31 @@ mod tests {
         let j = serde_json::to_string(&o.versioned(ContractVersion::V3)).unwrap();
         assert!(j.ends_with(r#""value":"","objectValue":{"x":1}}"#));
         assert_eq!(serde_json::from_str::<Reading>(&j).unwrap(), o);
+    }
+
+    #[test]
+    fn readings_built_from_typed_values_parse_back() {
+        use crate::value::Value;
+        for v in [
+            Value::Float32(25.5),
+            Value::Uint8Array(vec![1, 2]),
+            Value::Binary(vec![9]),
+            Value::ObjectArray(vec![serde_json::json!({"a":1})]),
+        ] {
+            let r = Reading::from_value("d", "p", "r", &v, ContractVersion::V4, "x/y", 1);
+            assert_eq!(r.value_type, v.value_type());
+            assert_eq!(r.typed_value().unwrap().unwrap(), v);
+        }
+        let r = Reading::from_value(
+            "d",
+            "p",
+            "r",
+            &Value::Float32(25.5),
+            ContractVersion::V4,
+            "",
+            1,
+        );
+        assert_eq!(r.simple_value(), Some("2.55e+01"));
     }
 
     #[test]
