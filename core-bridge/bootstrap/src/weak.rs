@@ -2,7 +2,8 @@
 //! where a boolean or number is expected is parsed (`"59901"` -> 59901, `"false"` -> false), and a
 //! boolean or number where a string is expected is formatted. core-keeper stores pushed values as
 //! strings, so this is what makes values read back from it decode into typed fields, including
-//! the values of free-form maps such as `Writable.Telemetry.Metrics`.
+//! the values of free-form maps such as `Writable.Telemetry.Metrics`. As in Go, an empty string
+//! is the zero value of a boolean or number.
 //!
 //! `#[serde(flatten)]` fields buffer their input before decoding and therefore do not get this
 //! leniency; configuration structs should list their fields instead of flattening.
@@ -24,7 +25,11 @@ macro_rules! weak_signed {
     ($($method:ident),*) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
             if let Value::String(s) = self.0 {
-                if let Ok(n) = s.trim().parse::<i64>() {
+                let text = s.trim();
+                if text.is_empty() {
+                    return visitor.visit_i64(0);
+                }
+                if let Ok(n) = text.parse::<i64>() {
                     return visitor.visit_i64(n);
                 }
             }
@@ -37,7 +42,11 @@ macro_rules! weak_unsigned {
     ($($method:ident),*) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
             if let Value::String(s) = self.0 {
-                if let Ok(n) = s.trim().parse::<u64>() {
+                let text = s.trim();
+                if text.is_empty() {
+                    return visitor.visit_u64(0);
+                }
+                if let Ok(n) = text.parse::<u64>() {
                     return visitor.visit_u64(n);
                 }
             }
@@ -74,10 +83,14 @@ impl<'de> Deserializer<'de> for Weak<'_> {
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        if let Value::String(s) = self.0
-            && let Some(b) = parse_go_bool(s.trim())
-        {
-            return visitor.visit_bool(b);
+        if let Value::String(s) = self.0 {
+            let text = s.trim();
+            if text.is_empty() {
+                return visitor.visit_bool(false);
+            }
+            if let Some(b) = parse_go_bool(text) {
+                return visitor.visit_bool(b);
+            }
         }
         self.deserialize_any(visitor)
     }
@@ -100,10 +113,14 @@ impl<'de> Deserializer<'de> for Weak<'_> {
     }
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        if let Value::String(s) = self.0
-            && let Ok(f) = s.trim().parse::<f64>()
-        {
-            return visitor.visit_f64(f);
+        if let Value::String(s) = self.0 {
+            let text = s.trim();
+            if text.is_empty() {
+                return visitor.visit_f64(0.0);
+            }
+            if let Ok(f) = text.parse::<f64>() {
+                return visitor.visit_f64(f);
+            }
         }
         self.deserialize_any(visitor)
     }
@@ -252,6 +269,21 @@ mod tests {
         assert_eq!(sample.labels, ["a", "1"]);
         assert_eq!(sample.maybe, Some(7));
         assert_eq!(sample.mode, Mode::Rtu);
+    }
+
+    #[test]
+    fn empty_strings_are_zero_values_like_go() {
+        #[derive(Debug, Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Z {
+            port: u16,
+            offset: i32,
+            enabled: bool,
+            ratio: f64,
+        }
+        let tree = json!({"Port": "", "Offset": " ", "Enabled": "", "Ratio": ""});
+        let z = Z::deserialize(Weak(&tree)).unwrap();
+        assert_eq!((z.port, z.offset, z.enabled, z.ratio), (0, 0, false, 0.0));
     }
 
     #[test]
