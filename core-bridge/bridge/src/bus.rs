@@ -230,6 +230,9 @@ pub fn envelope_payload(env: &Value) -> Result<Value, String> {
         .unwrap_or("application/json");
     match env.get("payload") {
         None | Some(Value::Null) => Ok(Value::Null),
+        Some(Value::String(s)) if content_type.starts_with("text/plain") => {
+            Ok(Value::String(s.clone()))
+        }
         Some(Value::String(s)) => {
             let raw = base64::engine::general_purpose::STANDARD
                 .decode(s)

@@ -70,6 +70,14 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
     -> BoxFuture<'a, Result<(), String>>;
     /// `{cpuUsedPercent, memoryUsed, raw}` of `service`.
     fn metrics<'a>(&'a self, service: &'a str) -> BoxFuture<'a, Result<Value, String>>;
+    /// Last output lines of a supervised service (empty when the executor keeps none).
+    fn logs(&self, _service: &str) -> Vec<String> {
+        Vec::new()
+    }
+    /// Times the service was restarted after exiting on its own.
+    fn restarts(&self, _service: &str) -> u64 {
+        0
+    }
 }
 
 // ------------------------------------------------------------------ process executor
@@ -341,6 +349,23 @@ impl Executor for ProcessExecutor {
                 .ok_or_else(|| format!("service {service} is not running"))?;
             proc_metrics(pid).await
         })
+    }
+    fn logs(&self, service: &str) -> Vec<String> {
+        self.services
+            .get(service)
+            .and_then(|s| {
+                s.state
+                    .lock()
+                    .ok()
+                    .map(|s| s.logs.iter().cloned().collect())
+            })
+            .unwrap_or_default()
+    }
+    fn restarts(&self, service: &str) -> u64 {
+        self.services
+            .get(service)
+            .and_then(|s| s.state.lock().ok().map(|s| s.restarts))
+            .unwrap_or(0)
     }
 }
 
