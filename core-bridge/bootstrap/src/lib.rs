@@ -35,5 +35,5 @@ pub use duration::parse_go_duration;
 pub use env::{AppliedOverride, EnvVars, apply_overrides};
 pub use flags::{CommonArgs, StartupSettings, normalize_args, normalize_args_with};
 pub use keeper::{KeeperClient, KeeperError, Registration};
-pub use loader::{LoadError, Loaded, ServiceType, load};
+pub use loader::{LoadError, Loaded, ServiceType, load, seed_common_config};
 pub use secrets::{InsecureSecretStore, SecretStore};

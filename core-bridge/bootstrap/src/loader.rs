@@ -425,6 +425,45 @@ where
     })
 }
 
+/// Seeds the common configuration into core-keeper the way core-common-config-bootstrapper does:
+/// marks it not ready, applies section-prefixed environment overrides to `common` (a tree with
+/// `all-services`, `app-services`, `device-services`; e.g. `ALL_SERVICES_MESSAGEBUS_HOST`), pushes
+/// every key (existing keys kept unless `overwrite`), then sets `IsCommonConfigReady` to `true`.
+/// Returns the overrides applied.
+pub async fn seed_common_config(
+    client: &KeeperClient,
+    common: &Value,
+    env: &EnvVars,
+    overwrite: bool,
+) -> Result<Vec<AppliedOverride>, LoadError> {
+    let base = format!("{CONFIG_STEM}/{CORE_COMMON_CONFIG_SERVICE_KEY}");
+    let ready_key = format!("{base}/{COMMON_CONFIG_READY_KEY}");
+    if common
+        .get(ALL_SERVICES_SECTION)
+        .is_none_or(|v| !v.is_object())
+    {
+        return Err(LoadError::MissingSection {
+            location: "the common configuration to seed".to_owned(),
+            section: ALL_SERVICES_SECTION.to_owned(),
+        });
+    }
+    client
+        .put_value(&ready_key, Value::String("false".into()))
+        .await?;
+    let mut tree = common.clone();
+    let overrides = apply_overrides(&mut tree, None, env)?;
+    let written = client.put_tree(&base, &tree, overwrite).await?;
+    client
+        .put_value(&ready_key, Value::String("true".into()))
+        .await?;
+    tracing::info!(
+        written,
+        overrides = overrides.len(),
+        "Common configuration seeded"
+    );
+    Ok(overrides)
+}
+
 fn request_timeout(settings: &StartupSettings) -> Duration {
     settings.startup_interval.max(Duration::from_secs(5))
 }

@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use edgex_bootstrap::keeper::{self, KeeperClient, Registration};
-use edgex_bootstrap::{LoadError, ServiceType, load};
+use edgex_bootstrap::{EnvVars, LoadError, ServiceType, load};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -192,20 +192,22 @@ impl FakeKeeper {
         self.state.kv.lock().unwrap().get(key).cloned()
     }
 
-    /// Seeds the v4 common configuration the way core-common-config-bootstrapper does: one string
-    /// value per key, then the ready flag.
+    /// Seeds the v4 common configuration with the bootstrapper's procedure; `ready: false` leaves
+    /// the ready flag unset, as if the bootstrapper had not finished.
     async fn seed_common_config(&self, ready: bool) {
         let text = std::fs::read_to_string(fixture("config/common-config-v4.yaml")).unwrap();
         let tree: Value = serde_saphyr::from_str(&text).unwrap();
         let client = self.client();
-        let base = format!(
-            "{}/{}",
-            keeper::CONFIG_STEM,
-            keeper::CORE_COMMON_CONFIG_SERVICE_KEY
-        );
-        client.put_tree(&base, &tree, true).await.unwrap();
-        if ready {
-            self.set_ready().await;
+        edgex_bootstrap::seed_common_config(&client, &tree, &EnvVars::default(), true)
+            .await
+            .unwrap();
+        if !ready {
+            self.state.kv.lock().unwrap().remove(&format!(
+                "{}/{}/{}",
+                keeper::CONFIG_STEM,
+                keeper::CORE_COMMON_CONFIG_SERVICE_KEY,
+                keeper::COMMON_CONFIG_READY_KEY
+            ));
         }
     }
 
@@ -542,4 +544,55 @@ async fn private_config_file_can_be_fetched_over_http() {
     .await;
     server.abort();
     assert_eq!(loaded.unwrap().config.service.port, 60200);
+}
+
+#[tokio::test]
+async fn common_config_seeding_applies_section_prefixed_overrides() {
+    let keeper = FakeKeeper::start().await;
+    let text = std::fs::read_to_string(fixture("config/common-config-v4.yaml")).unwrap();
+    let tree: Value = serde_saphyr::from_str(&text).unwrap();
+    // The compose environment of core-common-config-bootstrapper.
+    let vars = EnvVars::new(env(&[
+        ("ALL_SERVICES_MESSAGEBUS_HOST", "edgex-mqtt-broker"),
+        ("ALL_SERVICES_REGISTRY_HOST", "edgex-core-keeper"),
+        (
+            "DEVICE_SERVICES_CLIENTS_CORE_METADATA_HOST",
+            "edgex-core-metadata",
+        ),
+        ("EDGEX_SECURITY_SECRET_STORE", "false"),
+    ]));
+    let applied = edgex_bootstrap::seed_common_config(&keeper.client(), &tree, &vars, false)
+        .await
+        .unwrap();
+    assert_eq!(applied.len(), 3);
+    assert_eq!(
+        keeper.value("edgex/v4/core-common-config-bootstrapper/IsCommonConfigReady"),
+        Some(json!("true"))
+    );
+    let loaded = load_via_keeper(&keeper, &[], &[]).await.unwrap();
+    assert_eq!(
+        loaded.config.message_bus["Host"],
+        json!("edgex-mqtt-broker")
+    );
+    assert_eq!(loaded.config.registry.host, "edgex-core-keeper");
+    assert_eq!(
+        loaded.config.clients["core-metadata"].host,
+        "edgex-core-metadata"
+    );
+    // Without overwrite, a second seeding keeps what operators changed in keeper.
+    keeper
+        .client()
+        .put_value(
+            "edgex/v4/core-common-config-bootstrapper/all-services/MessageBus/Host",
+            json!("edited"),
+        )
+        .await
+        .unwrap();
+    edgex_bootstrap::seed_common_config(&keeper.client(), &tree, &vars, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        keeper.value("edgex/v4/core-common-config-bootstrapper/all-services/MessageBus/Host"),
+        Some(json!("edited"))
+    );
 }
