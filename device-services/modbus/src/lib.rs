@@ -9,12 +9,14 @@
 //!   limits allow and slices the replies back per resource.
 //! - [`transport`]: one owner task per TCP endpoint or serial port, timeouts, reconnects, and the
 //!   split between "the device said no" ([`ModbusError::Exception`]) and "the link failed".
+//! - [`command`]: read or write all resources of one device command.
 //! - [`sim`]: an in-process Modbus TCP/RTU simulator driven by a YAML register map.
 
 mod cast;
 
 pub mod attributes;
 pub mod codec;
+pub mod command;
 pub mod plan;
 pub mod protocol;
 pub mod sim;
@@ -22,6 +24,7 @@ pub mod transport;
 
 pub use attributes::{AttributeError, ModbusAttributes, PrimaryTable, RawType, ValueType};
 pub use codec::{CodecError, ModbusValue, WriteFunction, WritePayload, WriteRequest};
+pub use command::{CommandError, read_resources, write_resources};
 pub use plan::{PlanError, PlanOptions, ReadPlan, ReadReply, ReadRequest, ResourceData};
 pub use protocol::{Endpoint, IdlePolicy, ModbusProtocol, Parity, ProtocolError, SerialSettings};
 pub use transport::{ModbusError, Operation, Output, Transport, TransportOptions};
