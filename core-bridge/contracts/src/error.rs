@@ -260,6 +260,13 @@ impl fmt::Display for EdgeXError {
 
 impl std::error::Error for EdgeXError {}
 
+impl From<serde_json::Error> for EdgeXError {
+    /// An unparsable or ill-shaped JSON body is the client's fault: `ContractInvalid` (400).
+    fn from(e: serde_json::Error) -> Self {
+        EdgeXError::contract_invalid(format!("failed to decode JSON body: {e}"))
+    }
+}
+
 impl Serialize for EdgeXError {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.to_response().serialize(serializer)
@@ -336,6 +343,15 @@ mod tests {
         let e: EdgeXError = serde_json::from_str(body).unwrap();
         assert_eq!(e.kind, ErrorKind::ServiceLocked);
         assert_eq!(e.to_string(), "service locked");
+    }
+
+    #[test]
+    fn bad_json_bodies_become_contract_invalid() {
+        let e: EdgeXError = serde_json::from_str::<BaseResponse>("{")
+            .unwrap_err()
+            .into();
+        assert_eq!(e.status_code(), 400);
+        assert!(e.message.starts_with("failed to decode JSON body"));
     }
 
     #[test]

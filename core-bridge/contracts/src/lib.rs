@@ -16,6 +16,8 @@
 //! Both EdgeX 3.x and 4.x speak API version [`API_VERSION`] (`"v3"`); where their wire forms differ the
 //! caller picks a [`ContractVersion`].
 
+#![warn(missing_docs)]
+
 pub mod codec;
 pub mod dtos;
 pub mod duration;

@@ -229,6 +229,52 @@ pub struct PingResponse {
     pub service_name: String,
 }
 
+impl PingResponse {
+    /// A ping answer stamped with `now` (rendered in UTC).
+    pub fn new(service_name: &str, now: std::time::SystemTime) -> Self {
+        PingResponse {
+            api_version: api_version(),
+            timestamp: go_unix_date(now),
+            service_name: service_name.to_owned(),
+        }
+    }
+}
+
+/// Formats `t` in Go's `time.UnixDate` layout, in UTC: `Mon Jan  2 15:04:05 UTC 2006`.
+/// Times before the Unix epoch render as the epoch.
+pub fn go_unix_date(t: std::time::SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{} {} {:>2} {:02}:{:02}:{:02} UTC {}",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+        day,
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60,
+        year
+    )
+}
+
 /// `GET /version` answer of core services.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -242,6 +288,17 @@ pub struct VersionResponse {
     /// Answering service.
     #[serde(default)]
     pub service_name: String,
+}
+
+impl VersionResponse {
+    /// A version answer.
+    pub fn new(service_name: &str, version: &str) -> Self {
+        VersionResponse {
+            api_version: api_version(),
+            version: version.to_owned(),
+            service_name: service_name.to_owned(),
+        }
+    }
 }
 
 /// `GET /version` answer of device services: adds the snake-case `sdk_version`.
@@ -260,6 +317,18 @@ pub struct VersionSdkResponse {
     /// Device SDK version (snake case on the wire).
     #[serde(default, rename = "sdk_version")]
     pub sdk_version: String,
+}
+
+impl VersionSdkResponse {
+    /// A device-service version answer.
+    pub fn new(service_name: &str, version: &str, sdk_version: &str) -> Self {
+        VersionSdkResponse {
+            api_version: api_version(),
+            version: version.to_owned(),
+            service_name: service_name.to_owned(),
+            sdk_version: sdk_version.to_owned(),
+        }
+    }
 }
 
 /// `GET /config` answer: the whole service configuration keyed by Go-style field names.
@@ -392,6 +461,23 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&v).unwrap(),
             r#"{"apiVersion":"v3","version":"4.0.1","serviceName":"device-simple","sdk_version":"4.0.1"}"#
+        );
+    }
+
+    #[test]
+    fn ping_timestamps_use_go_unix_date_layout() {
+        use std::time::{Duration, UNIX_EPOCH};
+        assert_eq!(go_unix_date(UNIX_EPOCH), "Thu Jan  1 00:00:00 UTC 1970");
+        // 2006-01-02T15:04:05Z, Go's reference time.
+        let t = UNIX_EPOCH + Duration::from_secs(1_136_214_245);
+        assert_eq!(go_unix_date(t), "Mon Jan  2 15:04:05 UTC 2006");
+        // 2024-02-29T23:59:59Z, a leap day.
+        let t = UNIX_EPOCH + Duration::from_secs(1_709_251_199);
+        assert_eq!(go_unix_date(t), "Thu Feb 29 23:59:59 UTC 2024");
+        let p = PingResponse::new("core-data", t);
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            r#"{"apiVersion":"v3","timestamp":"Thu Feb 29 23:59:59 UTC 2024","serviceName":"core-data"}"#
         );
     }
 
