@@ -6,6 +6,7 @@
 //! events, runs autoevents, applies transforms and publishes events.
 
 mod autoevent;
+pub mod bootstrap;
 mod discovery;
 pub mod edgexbus;
 mod gofmt;

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use edgex_contracts::files::{self, FileFormat};
 use edgex_contracts::{AdminState, Device, DeviceProfile, OperatingState, ProvisionWatcher};
-use serde::de::DeserializeOwned;
 
 use crate::sdk::Sdk;
 
@@ -43,38 +43,41 @@ fn is_uri(s: &str) -> bool {
     s.starts_with("http://") || s.starts_with("https://")
 }
 
-fn parse<T: DeserializeOwned>(path: &str, text: &str) -> Result<T, ProvisionError> {
-    let lower = path.to_ascii_lowercase();
-    if lower.ends_with(".json") {
-        serde_json::from_str(text).map_err(|e| ProvisionError::Parse {
-            path: path.to_owned(),
-            message: format!("line {} column {}: {e}", e.line(), e.column()),
-        })
+fn format_of(path: &str) -> FileFormat {
+    if path.to_ascii_lowercase().ends_with(".json") {
+        FileFormat::Json
     } else {
-        serde_saphyr::from_str(text).map_err(|e| ProvisionError::Parse {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
+        FileFormat::Yaml
     }
 }
 
-fn definition_files(dir: &str) -> Result<Vec<String>, ProvisionError> {
-    let rd = std::fs::read_dir(dir).map_err(|e| ProvisionError::Io {
-        path: dir.to_owned(),
+fn file_error(e: edgex_contracts::files::FileError) -> ProvisionError {
+    ProvisionError::Parse {
+        path: e.file.to_string_lossy().into_owned(),
         message: e.to_string(),
-    })?;
-    let mut files: Vec<String> = rd
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "yaml" | "yml" | "json"))
+    }
+}
+
+fn parse_profile(path: &str, text: &str) -> Result<DeviceProfile, ProvisionError> {
+    files::parse_profile(text, format_of(path), Path::new(path))
+        .map(|l| l.value)
+        .map_err(file_error)
+}
+
+fn parse_watcher(path: &str, text: &str) -> Result<ProvisionWatcher, ProvisionError> {
+    files::parse_provision_watcher(text, format_of(path), Path::new(path))
+        .map(|l| l.value)
+        .map_err(file_error)
+}
+
+fn definition_files(dir: &str) -> Result<Vec<String>, ProvisionError> {
+    files::definition_files(Path::new(dir))
+        .map(|v| {
+            v.into_iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect()
         })
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    files.sort();
-    Ok(files)
+        .map_err(file_error)
 }
 
 async fn fetch(http: &reqwest::Client, uri: &str) -> Result<String, ProvisionError> {
@@ -107,7 +110,11 @@ async fn sources(location: &str) -> Result<Vec<(String, String)>, ProvisionError
             .build()
             .unwrap_or_default();
         let index_text = fetch(&http, location).await?;
-        let index: serde_json::Value = parse(&format!("{location}.json"), &index_text)?;
+        let index: serde_json::Value =
+            serde_json::from_str(&index_text).map_err(|e| ProvisionError::Parse {
+                path: location.to_owned(),
+                message: format!("line {} column {}: {e}", e.line(), e.column()),
+            })?;
         let files: Vec<String> = match index {
             serde_json::Value::Object(m) => m
                 .values()
@@ -150,19 +157,11 @@ async fn sources(location: &str) -> Result<Vec<(String, String)>, ProvisionError
     Ok(out)
 }
 
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DeviceList {
-    device_list: Vec<Device>,
-}
-
 /// Loads devices of one file: YAML `deviceList:` or a JSON array.
 pub(crate) fn parse_devices(path: &str, text: &str) -> Result<Vec<Device>, ProvisionError> {
-    if path.to_ascii_lowercase().ends_with(".json") {
-        parse::<Vec<Device>>(path, text)
-    } else {
-        parse::<DeviceList>(path, text).map(|l| l.device_list)
-    }
+    files::parse_devices(text, format_of(path), Path::new(path))
+        .map(|l| l.value)
+        .map_err(file_error)
 }
 
 impl Sdk {
@@ -170,7 +169,7 @@ impl Sdk {
     pub(crate) async fn provision_profiles(&self) -> Result<(), ProvisionError> {
         let mut to_add = Vec::new();
         for (path, text) in sources(&self.config.device.profiles_dir).await? {
-            let profile: DeviceProfile = parse(&path, &text)?;
+            let profile = parse_profile(&path, &text)?;
             if profile.name.is_empty() {
                 return Err(ProvisionError::Parse {
                     path,
@@ -274,7 +273,7 @@ impl Sdk {
     pub(crate) async fn provision_watchers(&self) -> Result<(), ProvisionError> {
         let mut to_add = Vec::new();
         for (path, text) in sources(&self.config.device.provision_watchers_dir).await? {
-            let mut w: ProvisionWatcher = parse(&path, &text)?;
+            let mut w = parse_watcher(&path, &text)?;
             if w.service_name.is_empty() {
                 w.service_name.clone_from(&self.service_name);
             }
@@ -328,7 +327,7 @@ mod tests {
         let j = r#"[{"name":"B","protocols":{}}]"#;
         assert_eq!(parse_devices("x.json", j).unwrap()[0].name, "B");
         let err = parse_devices("bad.json", "[{").unwrap_err().to_string();
-        assert!(err.contains("bad.json") && err.contains("line"), "{err}");
+        assert!(err.contains("bad.json:1:"), "names file and line: {err}");
     }
 
     #[test]
