@@ -1,6 +1,9 @@
 //! The EdgeX Event and the bodies that carry it (`AddEventRequest`, `EventResponse`, …).
 
-use serde::ser::{SerializeSeq, SerializeStruct};
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::common::base_response;
@@ -13,11 +16,11 @@ use crate::value::ValueType;
 /// (device resource or device command).
 ///
 /// Keys in upstream order: `apiVersion, id, deviceName, profileName, sourceName, origin, readings, tags`
-/// (`tags` omitted when empty). Decoding restores reading fields left out by the 4.0.3+
-/// optimized payload form (`deviceName`, `profileName`, `origin`, and `resourceName` of a
+/// (`tags` omitted when empty), then any extension keys. Decoding keeps unknown top-level keys as
+/// [`Event::extensions`] (EdgeX 4.0.3+ re-emits them) and restores reading fields left out by the
+/// 4.0.3+ optimized payload form (`deviceName`, `profileName`, `origin`, and `resourceName` of a
 /// single reading named like the source).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", from = "EventWire")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// Always `"v3"`.
     pub api_version: String,
@@ -34,8 +37,9 @@ pub struct Event {
     /// The readings (at least one for a valid event).
     pub readings: Vec<Reading>,
     /// Free-form tags; omitted when empty.
-    #[serde(skip_serializing_if = "AnyMap::is_empty")]
     pub tags: AnyMap,
+    /// Unknown top-level keys received, re-emitted after the known ones.
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Default for Event {
@@ -49,45 +53,106 @@ impl Default for Event {
             origin: 0,
             readings: Vec::new(),
             tags: AnyMap::new(),
+            extensions: serde_json::Map::new(),
         }
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct EventWire {
-    #[serde(default = "api_version")]
-    api_version: String,
-    #[serde(default)]
-    id: String,
-    #[serde(default)]
-    device_name: String,
-    #[serde(default)]
-    profile_name: String,
-    #[serde(default)]
-    source_name: String,
-    #[serde(default)]
-    origin: i64,
-    #[serde(default)]
-    readings: Vec<Reading>,
-    #[serde(default)]
-    tags: Option<AnyMap>,
+enum EventKey {
+    ApiVersion,
+    Id,
+    DeviceName,
+    ProfileName,
+    SourceName,
+    Origin,
+    Readings,
+    Tags,
+    Other(String),
 }
 
-impl From<EventWire> for Event {
-    fn from(w: EventWire) -> Self {
-        let mut e = Event {
-            api_version: w.api_version,
-            id: w.id,
-            device_name: w.device_name,
-            profile_name: w.profile_name,
-            source_name: w.source_name,
-            origin: w.origin,
-            readings: w.readings,
-            tags: w.tags.unwrap_or_default(),
-        };
-        e.restore_optimized_readings();
-        e
+impl<'de> Deserialize<'de> for EventKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = EventKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an event key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<EventKey, E> {
+                Ok(match v {
+                    "apiVersion" => EventKey::ApiVersion,
+                    "id" => EventKey::Id,
+                    "deviceName" => EventKey::DeviceName,
+                    "profileName" => EventKey::ProfileName,
+                    "sourceName" => EventKey::SourceName,
+                    "origin" => EventKey::Origin,
+                    "readings" => EventKey::Readings,
+                    "tags" => EventKey::Tags,
+                    other => EventKey::Other(other.to_owned()),
+                })
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Event;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an EdgeX event object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
+                let mut e = Event::default();
+                while let Some(key) = map.next_key::<EventKey>()? {
+                    match key {
+                        EventKey::ApiVersion => {
+                            if let Some(v) = map.next_value::<Option<String>>()? {
+                                e.api_version = v;
+                            }
+                        }
+                        EventKey::Id => {
+                            e.id = map.next_value::<Option<String>>()?.unwrap_or_default()
+                        }
+                        EventKey::DeviceName => {
+                            e.device_name = map.next_value::<Option<String>>()?.unwrap_or_default()
+                        }
+                        EventKey::ProfileName => {
+                            e.profile_name = map.next_value::<Option<String>>()?.unwrap_or_default()
+                        }
+                        EventKey::SourceName => {
+                            e.source_name = map.next_value::<Option<String>>()?.unwrap_or_default()
+                        }
+                        EventKey::Origin => {
+                            e.origin = map.next_value::<Option<i64>>()?.unwrap_or(0)
+                        }
+                        EventKey::Readings => {
+                            e.readings = map
+                                .next_value::<Option<Vec<Reading>>>()?
+                                .unwrap_or_default()
+                        }
+                        EventKey::Tags => {
+                            e.tags = map.next_value::<Option<AnyMap>>()?.unwrap_or_default()
+                        }
+                        EventKey::Other(k) => {
+                            let v = map.next_value::<serde_json::Value>()?;
+                            e.extensions.insert(k, v);
+                        }
+                    }
+                }
+                e.restore_optimized_readings();
+                Ok(e)
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.versioned(ContractVersion::V4).serialize(serializer)
     }
 }
 
@@ -166,19 +231,22 @@ impl Serialize for VersionedReadings<'_> {
 impl Serialize for VersionedEvent<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let e = self.event;
-        let len = 7 + usize::from(!e.tags.is_empty());
-        let mut s = serializer.serialize_struct("Event", len)?;
-        s.serialize_field("apiVersion", &e.api_version)?;
-        s.serialize_field("id", &e.id)?;
-        s.serialize_field("deviceName", &e.device_name)?;
-        s.serialize_field("profileName", &e.profile_name)?;
-        s.serialize_field("sourceName", &e.source_name)?;
-        s.serialize_field("origin", &e.origin)?;
-        s.serialize_field("readings", &VersionedReadings(&e.readings, self.version))?;
-        if e.tags.is_empty() {
-            s.skip_field("tags")?;
-        } else {
-            s.serialize_field("tags", &e.tags)?;
+        // Extension keys are dynamic, so the event is written as a map of known length
+        // (CBOR writes the length in the map header).
+        let len = 7 + usize::from(!e.tags.is_empty()) + e.extensions.len();
+        let mut s = serializer.serialize_map(Some(len))?;
+        s.serialize_entry("apiVersion", &e.api_version)?;
+        s.serialize_entry("id", &e.id)?;
+        s.serialize_entry("deviceName", &e.device_name)?;
+        s.serialize_entry("profileName", &e.profile_name)?;
+        s.serialize_entry("sourceName", &e.source_name)?;
+        s.serialize_entry("origin", &e.origin)?;
+        s.serialize_entry("readings", &VersionedReadings(&e.readings, self.version))?;
+        if !e.tags.is_empty() {
+            s.serialize_entry("tags", &e.tags)?;
+        }
+        for (k, v) in &e.extensions {
+            s.serialize_entry(k, v)?;
         }
         s.end()
     }
@@ -326,6 +394,16 @@ mod tests {
             ),
             ("D", "P", "S", 5)
         );
+    }
+
+    #[test]
+    fn unknown_event_keys_are_kept_and_re_emitted_after_known_ones() {
+        let j = r#"{"apiVersion":"v3","id":"e","deviceName":"D","profileName":"P","sourceName":"S","origin":5,"readings":[],"site":{"x":1}}"#;
+        let e: Event = serde_json::from_str(j).unwrap();
+        assert_eq!(e.extensions["site"], serde_json::json!({"x":1}));
+        assert_eq!(serde_json::to_string(&e).unwrap(), j);
+        let cbor = crate::codec::to_cbor(&e).unwrap();
+        assert_eq!(crate::codec::from_cbor::<Event>(&cbor).unwrap(), e);
     }
 
     #[test]
