@@ -39,28 +39,28 @@ pub struct CommonArgs {
     /// -cc: common configuration file (or http(s) URL) used when no provider is configured
     #[arg(long = "commonConfig", value_name = "FILE")]
     pub common_config: Option<String>,
-    /// -o: overwrite the configuration in the provider with the local private configuration
+    /// Overwrite the configuration in the provider with the local private configuration
     #[arg(short = 'o', long = "overwrite")]
     pub overwrite: bool,
     /// -cf: name (or http(s) URL) of the private configuration file [default: configuration.yaml]
     #[arg(long = "configFile", value_name = "NAME")]
     pub config_file: Option<String>,
-    /// -p: configuration profile, a sub-directory of the configuration directory
+    /// Configuration profile, a sub-directory of the configuration directory
     #[arg(short = 'p', long = "profile", value_name = "NAME")]
     pub profile: Option<String>,
     /// -cd: configuration directory [default: ./res]
     #[arg(long = "configDir", value_name = "DIR")]
     pub config_dir: Option<String>,
-    /// -r: register with the registry (core-keeper)
+    /// Register with the registry (core-keeper)
     #[arg(short = 'r', long = "registry")]
     pub registry: bool,
-    /// -d: developer mode: dependency hosts become localhost (hybrid with services in Docker)
+    /// Developer mode: dependency hosts become localhost (hybrid with services in Docker)
     #[arg(short = 'd', long = "dev")]
     pub dev: bool,
     /// -rsh: run remote from the core services: "<local host>,<remote host>,<bind host>"
     #[arg(long = "remoteServiceHosts", value_name = "HOSTS")]
     pub remote_service_hosts: Option<String>,
-    /// -i: instance name; the service key becomes <service>_<instance>
+    /// Instance name; the service key becomes <service>_<instance>
     #[arg(short = 'i', long = "instance", value_name = "NAME")]
     pub instance: Option<String>,
 }
