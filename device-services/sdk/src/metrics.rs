@@ -31,6 +31,8 @@ pub(crate) struct Metrics {
     last_connected: Family<DeviceLabels, Gauge<i64, AtomicI64>>,
     pub(crate) events_total: AtomicU64,
     pub(crate) readings_total: AtomicU64,
+    /// Last successful exchange per device, ns since the epoch (EdgeX `LastConnected`).
+    last_ns: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl Metrics {
@@ -68,6 +70,7 @@ impl Metrics {
             last_connected,
             events_total: AtomicU64::new(0),
             readings_total: AtomicU64::new(0),
+            last_ns: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -89,10 +92,16 @@ impl Metrics {
     }
 
     pub(crate) fn last_connected(&self, device: &str) {
-        let now = SystemTime::now()
+        let since = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
+            .unwrap_or_default();
+        let now = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
+        if let Ok(mut m) = self.last_ns.lock() {
+            m.insert(
+                device.to_owned(),
+                i64::try_from(since.as_nanos()).unwrap_or(i64::MAX),
+            );
+        }
         self.last_connected
             .get_or_create(&DeviceLabels {
                 device: device.to_owned(),
@@ -100,7 +109,17 @@ impl Metrics {
             .set(now);
     }
 
+    pub(crate) fn last_connected_ns(&self) -> Vec<(String, i64)> {
+        self.last_ns
+            .lock()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default()
+    }
+
     pub(crate) fn forget_device(&self, device: &str) {
+        if let Ok(mut m) = self.last_ns.lock() {
+            m.remove(device);
+        }
         self.last_connected.remove(&DeviceLabels {
             device: device.to_owned(),
         });
@@ -113,5 +132,72 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+/// Publishes the enabled EdgeX telemetry metrics (`EventsSent`, `ReadingsSent`, `LastConnected-*`)
+/// on `<base>/telemetry/<service>/<metric>` every `Writable.Telemetry.Interval`.
+pub(crate) async fn report_telemetry(sdk: std::sync::Arc<crate::sdk::Sdk>) {
+    use edgex_contracts::{Metric, MetricField, MetricTag};
+
+    let telemetry = &sdk.config.writable.common.telemetry;
+    let enabled = |name: &str| telemetry.metrics.get(name).copied().unwrap_or(false);
+    if !(enabled("EventsSent") || enabled("ReadingsSent") || enabled("LastConnected")) {
+        return;
+    }
+    let Some(bus) = sdk.bus.clone() else { return };
+    let interval = match telemetry.interval() {
+        Ok(d) if !d.is_zero() => d,
+        _ => {
+            tracing::warn!(interval = %telemetry.interval, "invalid Writable.Telemetry.Interval; telemetry off");
+            return;
+        }
+    };
+    let mut tags = vec![MetricTag {
+        name: "service".into(),
+        value: sdk.service_name.clone(),
+    }];
+    tags.extend(telemetry.tags.iter().map(|(k, v)| MetricTag {
+        name: k.clone(),
+        value: v.clone(),
+    }));
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    loop {
+        tokio::select! {
+            () = sdk.shutdown.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        let ts = sdk.origin.next();
+        let mut metrics = Vec::new();
+        if enabled("EventsSent") {
+            let n =
+                i64::try_from(sdk.metrics.events_total.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
+            metrics.push(Metric::counter("EventsSent", n, tags.clone(), ts));
+        }
+        if enabled("ReadingsSent") {
+            let n = i64::try_from(sdk.metrics.readings_total.load(Ordering::Relaxed))
+                .unwrap_or(i64::MAX);
+            metrics.push(Metric::counter("ReadingsSent", n, tags.clone(), ts));
+        }
+        if enabled("LastConnected") {
+            for (device, ns) in sdk.metrics.last_connected_ns() {
+                let mut m =
+                    Metric::counter(&format!("LastConnected-{device}"), 0, tags.clone(), ts);
+                m.fields = vec![MetricField {
+                    name: "gauge-value".into(),
+                    value: ns.into(),
+                }];
+                metrics.push(m);
+            }
+        }
+        for m in metrics {
+            let Ok(payload) = serde_json::to_value(&m) else {
+                continue;
+            };
+            let env = crate::bus::Envelope::json(&uuid::Uuid::new_v4().to_string(), "", payload);
+            if let Err(e) = bus.publish(&sdk.topics.telemetry(&m.name), &env).await {
+                tracing::warn!(metric = %m.name, error = %e, "failed to publish telemetry");
+            }
+        }
     }
 }

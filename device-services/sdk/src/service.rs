@@ -278,6 +278,7 @@ pub async fn start<D: ProtocolDriver>(
     }
     tokio::spawn(Arc::clone(&sdk).pump_async_values(async_rx));
     tokio::spawn(Arc::clone(&sdk).run_timed_discovery());
+    tokio::spawn(crate::metrics::report_telemetry(Arc::clone(&sdk)));
 
     if !config.service.startup_msg.is_empty() {
         tracing::info!("{}", config.service.startup_msg);

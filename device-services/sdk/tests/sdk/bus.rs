@@ -130,3 +130,26 @@ async fn put_publishes_the_written_values_as_an_event() {
         serde_json::from_value(env.payload_json().unwrap()).unwrap();
     assert_eq!(add.event.readings[0].simple_value(), Some("false"));
 }
+
+#[tokio::test]
+async fn enabled_telemetry_is_published_on_the_telemetry_topic() {
+    let h = Harness::start_with(|c| {
+        c.writable.common.telemetry.interval = "200ms".into();
+        c.writable
+            .common
+            .telemetry
+            .metrics
+            .insert("EventsSent".into(), true);
+    })
+    .await;
+    let mut metrics = h.subscribe(&format!("edgex/telemetry/{SERVICE}/#")).await;
+    let (topic, env) = recv(&mut metrics, 5).await;
+    assert_eq!(topic, format!("edgex/telemetry/{SERVICE}/EventsSent"));
+    let m: edgex_contracts::Metric = serde_json::from_value(env.payload_json().unwrap()).unwrap();
+    assert_eq!(m.fields[0].name, "counter-count");
+    assert!(
+        m.tags
+            .iter()
+            .any(|t| t.name == "service" && t.value == SERVICE)
+    );
+}
