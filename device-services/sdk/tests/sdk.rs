@@ -11,4 +11,5 @@ mod sdk {
     mod conformance;
     mod rest;
     mod startup;
+    mod transforms;
 }
