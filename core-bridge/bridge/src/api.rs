@@ -242,12 +242,77 @@ pub async fn fallback() -> ApiError {
     ApiError::not_found("no such endpoint")
 }
 
-/// Decoded `requestId` of a request item (empty when absent or not a string).
+/// `requestId` of a request item when it is a UUID (replies only echo well-formed ids).
 pub fn request_id(item: &Value) -> String {
     item.get("requestId")
         .and_then(Value::as_str)
+        .filter(|s| uuid::Uuid::parse_str(s).is_ok())
         .unwrap_or("")
         .to_string()
+}
+
+/// Secrets posted to a service's `/secret` endpoint. core-bridge runs in EdgeX insecure mode, where secrets
+/// live in the service's memory (like `Writable.InsecureSecrets`); they are never logged or persisted.
+#[derive(Clone, Default)]
+pub struct Secrets(std::sync::Arc<std::sync::Mutex<HashMap<String, HashMap<String, String>>>>);
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets(..)")
+    }
+}
+
+impl Secrets {
+    /// Value of `key` in secret `name`.
+    pub fn get(&self, name: &str, key: &str) -> Option<String> {
+        self.0.lock().ok()?.get(name)?.get(key).cloned()
+    }
+}
+
+/// `POST /secret` router for one service.
+pub fn secret_router(secrets: Secrets) -> axum::Router {
+    axum::Router::new().route(
+        "/api/v3/secret",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let secrets = secrets.clone();
+            async move {
+                let req = parse_json(&body)?;
+                let Some(name) = req
+                    .get("secretName")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                else {
+                    return Err(ApiError::bad_request("secretName is required"));
+                };
+                let Some(data) = req.get("secretData").and_then(Value::as_array) else {
+                    return Err(ApiError::bad_request("secretData must be an array"));
+                };
+                let mut kv = HashMap::new();
+                for item in data {
+                    match (
+                        item.get("key").and_then(Value::as_str),
+                        item.get("value").and_then(Value::as_str),
+                    ) {
+                        (Some(k), Some(v)) if !k.is_empty() => {
+                            kv.insert(k.to_string(), v.to_string());
+                        }
+                        _ => {
+                            return Err(ApiError::bad_request(
+                                "secretData items need a key and a string value",
+                            ));
+                        }
+                    }
+                }
+                if let Ok(mut m) = secrets.0.lock() {
+                    m.insert(name.to_string(), kv);
+                }
+                Ok::<_, ApiError>(reply(
+                    StatusCode::CREATED,
+                    base(&request_id(&req), 201, None),
+                ))
+            }
+        }),
+    )
 }
 
 #[cfg(test)]

@@ -72,6 +72,7 @@ pub fn router(st: Command) -> Router {
         )
         .fallback(api::fallback)
         .with_state(st)
+        .merge(api::secret_router(api::Secrets::default()))
 }
 
 /// The core commands of a device: visible device commands plus visible resources not shadowed by a command.

@@ -201,6 +201,7 @@ pub fn router(st: Data) -> Router {
         )
         .fallback(api::fallback)
         .with_state(st)
+        .merge(api::secret_router(api::Secrets::default()))
 }
 
 type Q = Query<HashMap<String, String>>;

@@ -186,6 +186,7 @@ pub fn router(st: Metadata) -> Router {
         )
         .fallback(api::fallback)
         .with_state(st)
+        .merge(api::secret_router(api::Secrets::default()))
 }
 
 type Q = Query<HashMap<String, String>>;
