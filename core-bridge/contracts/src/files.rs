@@ -727,6 +727,15 @@ deviceResources:
     }
 
     #[test]
+    fn json_validation_errors_are_located_too() {
+        let text = "{\"name\": \"P\",\n \"deviceCommands\": [\n  {\"name\": \"c\", \"readWrite\": \"R\",\n   \"resourceOperations\": [{\"deviceResource\": \"missing\"}]}]}";
+        let e = parse_profile(text, FileFormat::Json, &p("p.json")).unwrap_err();
+        assert_eq!(e.kind, FileErrorKind::Invalid);
+        assert_eq!(e.path, "deviceCommands[0].resourceOperations[0].deviceResource");
+        assert_eq!(e.line, Some(4), "{e}");
+    }
+
+    #[test]
     fn unknown_keys_are_accepted_and_listed_with_locations() {
         let text = "name: P\nmodle: M\ndeviceResources:\n  - name: a\n    properties: {valueType: Bool, readWrite: R, unit: C}\n";
         let l = parse_profile(text, FileFormat::Yaml, &p("u.yaml")).unwrap();
