@@ -28,7 +28,7 @@ pub struct GpioEvent {
 #[derive(Debug, Clone)]
 pub struct GpioDriver {
     backend: Arc<dyn GpioBackend>,
-    watches: Arc<Mutex<HashMap<String, Vec<EdgeWatch>>>>,
+    watches: Arc<Mutex<HashMap<String, HashMap<String, EdgeWatch>>>>,
 }
 
 impl GpioDriver {
@@ -67,7 +67,17 @@ impl GpioDriver {
         self.blocking(move |b| b.write(&spec, value)).await
     }
 
-    /// Starts the edge watch of `resource` of `device` (no-op without an `edge` attribute).
+    /// True when `resource` of `device` is being watched.
+    pub fn is_watched(&self, device: &str, resource: &str) -> bool {
+        self.watches
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(device)
+            .is_some_and(|w| w.contains_key(resource))
+    }
+
+    /// Starts the edge watch of `resource` of `device` (no-op without an `edge` attribute or
+    /// when it is already watched).
     /// Events go to `sink`; when it is full the event is dropped with a warning rather than
     /// stalling the watch.
     pub fn watch(
@@ -80,6 +90,9 @@ impl GpioDriver {
         let Some(edge) = attrs.edge else {
             return Ok(());
         };
+        if self.is_watched(device, resource) {
+            return Ok(());
+        }
         let (dev, res) = (device.to_owned(), resource.to_owned());
         let edge_sink: EdgeSink = Arc::new(move |ev| {
             let event = GpioEvent {
@@ -98,7 +111,7 @@ impl GpioDriver {
             .unwrap_or_else(|p| p.into_inner())
             .entry(device.to_owned())
             .or_default()
-            .push(watch);
+            .insert(resource.to_owned(), watch);
         Ok(())
     }
 
