@@ -731,7 +731,10 @@ deviceResources:
         let text = "{\"name\": \"P\",\n \"deviceCommands\": [\n  {\"name\": \"c\", \"readWrite\": \"R\",\n   \"resourceOperations\": [{\"deviceResource\": \"missing\"}]}]}";
         let e = parse_profile(text, FileFormat::Json, &p("p.json")).unwrap_err();
         assert_eq!(e.kind, FileErrorKind::Invalid);
-        assert_eq!(e.path, "deviceCommands[0].resourceOperations[0].deviceResource");
+        assert_eq!(
+            e.path,
+            "deviceCommands[0].resourceOperations[0].deviceResource"
+        );
         assert_eq!(e.line, Some(4), "{e}");
     }
 

@@ -210,6 +210,16 @@ base_response!(
     }
 );
 
+base_response!(
+    /// `GET /uom` answer of core-metadata: the configured units of measure document
+    /// (`{"Source": …, "Units": {<group>: {"Source", "Values": [...]}}}`), passed through as JSON.
+    UnitsOfMeasureResponse {
+        /// The units-of-measure document.
+        #[serde(default)]
+        uom: serde_json::Value
+    }
+);
+
 /// A 207 Multi-Status body: one item per request element, in request order.
 pub type MultiStatusResponse = Vec<BaseWithIdResponse>;
 
