@@ -211,8 +211,8 @@ base_response!(
 );
 
 base_response!(
-    /// `GET /uom` answer of core-metadata: the configured units of measure document
-    /// (`{"Source": …, "Units": {<group>: {"Source", "Values": [...]}}}`), passed through as JSON.
+    /// `GET /uom` answer of core-metadata: the configured units-of-measure document, passed
+    /// through as JSON.
     UnitsOfMeasureResponse {
         /// The units-of-measure document.
         #[serde(default)]
