@@ -60,6 +60,8 @@ pub struct ExportMetrics {
     pub readings_oversize: AtomicU64,
     /// Events that could not be stored (disk errors); they are lost.
     pub events_store_failed: AtomicU64,
+    /// Subscribed to the EdgeX events topic.
+    pub bus_subscribed: std::sync::atomic::AtomicBool,
     /// Connection status towards Mainflux.
     pub link: Arc<LinkStatus>,
     queue: std::sync::OnceLock<Arc<QueueMetrics>>,
@@ -236,6 +238,7 @@ async fn ingest_task(
     let Some((mut _bus, mut sub)) = subscribe(&config, &shutdown).await else {
         return;
     };
+    metrics.bus_subscribed.store(true, Ordering::Relaxed);
     const MAX_BATCH: usize = 2048;
     loop {
         let first = tokio::select! {
@@ -244,8 +247,14 @@ async fn ingest_task(
                 Some(m) => m,
                 None => {
                     tracing::warn!("EdgeX message bus closed the subscription; resubscribing.");
+                    metrics.bus_subscribed.store(false, Ordering::Relaxed);
                     match subscribe(&config, &shutdown).await {
-                        Some((b, s)) => { _bus = b; sub = s; continue; }
+                        Some((b, s)) => {
+                            _bus = b;
+                            sub = s;
+                            metrics.bus_subscribed.store(true, Ordering::Relaxed);
+                            continue;
+                        }
                         None => return,
                     }
                 }
