@@ -1,11 +1,12 @@
 //! The upstream device-gpio fixtures (profiles, devices, configuration) load and work.
 
 use device_gpio::{GpioConfig, GpioProtocolDriver, Interface, LineAttributes};
-use edgex_contracts::{Device, DeviceProfile};
+use std::path::PathBuf;
+
+use edgex_contracts::{Device, DeviceProfile, files};
 use edgex_device_sdk::{
     CommandRequest, CommandValue, DriverContext, ProtocolDriver, Value, ValueType,
 };
-use serde::Deserialize;
 use std::collections::BTreeMap;
 
 use crate::kernel::FakeSysfs;
@@ -21,13 +22,10 @@ fn read(path: &str) -> String {
 }
 
 fn profile(name: &str) -> DeviceProfile {
-    serde_saphyr::from_str(&read(&format!("profiles/{name}"))).unwrap()
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DeviceList {
-    device_list: Vec<Device>,
+    let path = PathBuf::from(format!("{FIXTURES}/profiles/{name}"));
+    files::load_profile_file(&path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .value
 }
 
 fn requests(p: &DeviceProfile) -> BTreeMap<String, CommandRequest> {
@@ -62,16 +60,19 @@ fn upstream_profiles_parse_into_line_attributes() {
 #[test]
 fn upstream_devices_and_configuration_load() {
     for name in ["device.led.gpio.yaml", "device.custom.gpio.yaml"] {
-        let list: DeviceList = serde_saphyr::from_str(&read(&format!("devices/{name}"))).unwrap();
-        assert_eq!(list.device_list.len(), 1, "{name}");
-        assert!(list.device_list[0].protocols.is_empty());
+        let path = PathBuf::from(format!("{FIXTURES}/devices/{name}"));
+        let devices: Vec<Device> = files::load_device_file(&path)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .value;
+        assert_eq!(devices.len(), 1, "{name}");
+        assert!(devices[0].protocols.is_empty());
     }
     let config: edgex_device_sdk::DeviceServiceConfig =
         serde_saphyr::from_str(&read("configuration.yaml")).unwrap();
     assert_eq!(config.service.port, device_gpio::DEFAULT_PORT);
     let gpio = GpioConfig::from_driver_section(&config.driver).unwrap();
     assert_eq!(gpio.interface, Interface::Sysfs);
-    assert_eq!(gpio.chip, std::path::PathBuf::from("/dev/gpiochip0"));
+    assert_eq!(gpio.chip, PathBuf::from("/dev/gpiochip0"));
 }
 
 #[tokio::test]
