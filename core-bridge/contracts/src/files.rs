@@ -444,6 +444,13 @@ fn decode<T: DeserializeOwned>(
     }
 }
 
+/// Line and column (1-based) of the YAML/JSON node at field path `path` (for example
+/// `deviceResources[2].attributes.startingAddress`) in `text`, or of its deepest existing
+/// ancestor; `(None, None)` when the text does not parse.
+pub fn locate(text: &str, path: &str) -> (Option<u64>, Option<u64>) {
+    Locator::new(text).locate(path)
+}
+
 fn finish<T>(
     text: &str,
     file: &Path,

@@ -232,6 +232,19 @@ impl Serialize for ValueType {
     }
 }
 
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for ValueType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ValueType".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // Matching is case-insensitive; the schema offers the canonical spellings.
+        let names: Vec<&str> = ValueType::ALL.iter().map(|t| t.as_str()).collect();
+        schemars::json_schema!({ "type": "string", "enum": names })
+    }
+}
+
 impl<'de> Deserialize<'de> for ValueType {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct V;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::api_version;
 
 /// Administrative state of a device, device service or provision watcher.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum AdminState {
     /// `LOCKED`: commands are refused with 423.
@@ -28,6 +29,7 @@ impl AdminState {
 }
 
 /// Operating state of a device.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum OperatingState {
     /// `UP`.

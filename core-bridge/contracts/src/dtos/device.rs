@@ -12,6 +12,7 @@ use super::{AnyMap, api_version, go_f64, is_zero_i64, null_default};
 pub type ProtocolProperties = AnyMap;
 
 /// Retention policy of an AutoEvent (EdgeX 4.0+).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Retention {
@@ -28,6 +29,7 @@ pub struct Retention {
 
 /// A periodic read of a resource or command, scheduled by the device service.
 /// No key is omitted: 4.x emits `onChangeThreshold:0` and an all-zero `retention`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AutoEvent {
@@ -49,6 +51,7 @@ pub struct AutoEvent {
 }
 
 /// A device as stored by core-metadata and loaded from device definition files.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Device {

@@ -10,6 +10,7 @@ use super::{AnyMap, api_version, go_opt_f64, is_zero_i64, null_default};
 use crate::value::ValueType;
 
 /// Access mode of a resource or command: `R`, `W`, `RW` or `WR`.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum ReadWrite {
     /// Read-only.
@@ -58,6 +59,7 @@ impl fmt::Display for ReadWrite {
 }
 
 /// Value properties of a device resource. Unset numeric options are omitted.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceProperties {
@@ -144,6 +146,7 @@ pub struct ResourceProperties {
 }
 
 /// One value a device exposes.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceResource {
@@ -179,6 +182,7 @@ pub struct DeviceResource {
 }
 
 /// A resource referenced by a device command.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceOperation {
@@ -202,6 +206,7 @@ pub struct ResourceOperation {
 }
 
 /// A named group of resources read or written together.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceCommand {
@@ -226,6 +231,7 @@ pub struct DeviceCommand {
 }
 
 /// A device profile: what a class of devices exposes and how to read/write it.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceProfile {
