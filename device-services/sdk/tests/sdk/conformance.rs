@@ -15,10 +15,20 @@ fn spec() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_server_errors_or_nonconforming_responses() {
     let h = Harness::start().await;
+    // Aim device commands at a real device so generated commands reach the command logic.
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        config.path(),
+        "[parameters]\n\"path.name\" = \"Simple-Device01\"\n",
+    )
+    .unwrap();
+    let config_path = config.path().to_string_lossy().into_owned();
     let out = tokio::time::timeout(
         Duration::from_secs(90),
         tokio::process::Command::new("st")
             .args([
+                "--config-file",
+                &config_path,
                 "run",
                 &spec(),
                 "--url",
@@ -26,7 +36,7 @@ async fn schemathesis_finds_no_server_errors_or_nonconforming_responses() {
                 "--checks",
                 "not_a_server_error,response_schema_conformance",
                 "--max-examples",
-                "15",
+                "25",
                 "--phases",
                 "examples,fuzzing",
                 "--generation-deterministic",
@@ -47,6 +57,10 @@ async fn schemathesis_finds_no_server_errors_or_nonconforming_responses() {
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("Tested: 9"),
+        "every operation but profile scan ran:\n{text}"
     );
     assert!(
         out.status.success(),
