@@ -10,6 +10,7 @@
 //! - [`transport`]: one owner task per TCP endpoint or serial port, timeouts, reconnects, and the
 //!   split between "the device said no" ([`ModbusError::Exception`]) and "the link failed".
 //! - [`command`]: read or write all resources of one device command.
+//! - [`driver`]: the SDK's `ProtocolDriver` over all of the above; the `device-modbus` binary runs it.
 //! - [`sim`]: an in-process Modbus TCP/RTU simulator driven by a YAML register map.
 
 mod cast;
@@ -17,6 +18,7 @@ mod cast;
 pub mod attributes;
 pub mod codec;
 pub mod command;
+pub mod driver;
 pub mod plan;
 pub mod protocol;
 pub mod sim;
