@@ -300,4 +300,74 @@ async fn secrets_are_accepted_and_discovery_is_triggered() {
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
+    edgex_test_support::eventually::wait_until(
+        "discovered device added",
+        std::time::Duration::from_secs(5),
+        || async {
+            let st = h.fake.store.lock().unwrap();
+            let names: Vec<String> = st.devices.keys().cloned().collect();
+            (st.devices.contains_key("Discovered-1"), names)
+        },
+    )
+    .await;
+    let st = h.fake.store.lock().unwrap();
+    let d = &st.devices["Discovered-1"];
+    assert_eq!(d.profile_name, "Simple-Device");
+    assert_eq!(d.service_name, SERVICE);
+    assert_eq!(d.properties["testPropertyA"], "weather");
+    assert!(
+        !st.devices.contains_key("Discovered-2"),
+        "blocked by blockingIdentifiers"
+    );
+    assert!(
+        !st.devices.contains_key("Discovered-3"),
+        "identifiers do not match"
+    );
+}
+
+#[tokio::test]
+async fn a_locked_service_answers_423_and_max_event_size_drops_large_events() {
+    let h = Harness::start_with(|c| c.max_event_size = 1).await;
+    let mut events = h
+        .subscribe(&format!("edgex/events/device/{SERVICE}/#"))
+        .await;
+    let big: Vec<String> = (0..100).map(|i| format!("value-{i:04}")).collect();
+    let r = h
+        .http
+        .put(format!(
+            "{}/device/name/Simple-Device01/StringArray",
+            h.base
+        ))
+        .json(&json!({"StringArray": serde_json::to_string(&big).unwrap()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = h
+        .http
+        .get(format!(
+            "{}/device/name/Simple-Device01/Switch?ds-pushevent=true",
+            h.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The large PUT event is dropped; the small pushed GET event arrives.
+    let (topic, _) = super::harness::recv(&mut events, 5).await;
+    assert!(topic.ends_with("/Simple-Device01/Switch"), "{topic}");
+
+    let mut svc = h.fake.store.lock().unwrap().services[SERVICE].clone();
+    svc.admin_state = AdminState::Locked;
+    h.fake
+        .publish_system_event("deviceservice", "update", SERVICE, "", &svc)
+        .await;
+    h.wait_for_status("Simple-Device01", "Switch", 423).await;
+    let r = h
+        .http
+        .post(format!("{}/discovery", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 423);
 }

@@ -6,7 +6,8 @@ use std::sync::Mutex;
 
 use edgex_contracts::{Device, ValueType};
 use edgex_device_sdk::{
-    CommandRequest, CommandValue, DriverContext, DriverError, ProtocolDriver, Protocols, Value,
+    CommandRequest, CommandValue, DiscoveredDevice, DriverContext, DriverError, ProtocolDriver,
+    Protocols, Value,
 };
 
 #[derive(Debug, Default)]
@@ -113,6 +114,41 @@ impl ProtocolDriver for VirtualDriver {
     async fn add_device(&self, device: &Device) -> Result<(), DriverError> {
         self.added.lock().unwrap().push(device.name.clone());
         Ok(())
+    }
+
+    async fn discover(&self) -> Result<Vec<DiscoveredDevice>, DriverError> {
+        let protocols = |addr: &str, port: u16| -> Protocols {
+            [(
+                "other".to_owned(),
+                [
+                    ("Address".to_owned(), serde_json::json!(addr)),
+                    ("Port".to_owned(), serde_json::json!(port)),
+                ]
+                .into_iter()
+                .collect(),
+            )]
+            .into_iter()
+            .collect()
+        };
+        Ok(vec![
+            DiscoveredDevice {
+                name: "Discovered-1".into(),
+                protocols: protocols("simple07", 305),
+                ..Default::default()
+            },
+            // Blocked by the watcher's blockingIdentifiers (Port 399).
+            DiscoveredDevice {
+                name: "Discovered-2".into(),
+                protocols: protocols("simple08", 399),
+                ..Default::default()
+            },
+            // No identifier match.
+            DiscoveredDevice {
+                name: "Discovered-3".into(),
+                protocols: protocols("other", 305),
+                ..Default::default()
+            },
+        ])
     }
 
     async fn validate_device(&self, device: &Device) -> Result<(), DriverError> {
