@@ -273,7 +273,11 @@ impl Sdk {
         }
         let known = self.cache.device(&device.name).is_some();
         self.cache.put_device(device.clone());
-        self.reset_device_health(&device.name);
+        if !known {
+            // Updates (including the echo of our own operating-state PATCH) keep the failure
+            // counter and any running recovery probe.
+            self.reset_device_health(&device.name);
+        }
         let r = if added && !known {
             self.driver.add_device(&device).await
         } else {

@@ -275,9 +275,10 @@ impl Sdk {
         if d.allowed_fails == 0 || d.device_down_timeout == 0 {
             return false;
         }
+        // Only devices this service set DOWN through failures (counter used up) are probed.
         self.fails
             .lock()
-            .map(|m| m.get(device_name).copied().unwrap_or(0) <= 0)
+            .map(|m| m.get(device_name).is_some_and(|c| *c <= 0))
             .unwrap_or(false)
     }
 

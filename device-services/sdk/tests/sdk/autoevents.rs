@@ -122,12 +122,24 @@ async fn repeated_failures_set_the_device_down_and_recovery_sets_it_up() {
         .add_device_externally(device("Flaky", "unreachable", vec![]))
         .await;
     h.wait_for_status("Flaky", "Switch", 502).await;
-    h.wait_for_status("Flaky", "Switch", 423).await;
-    let patches = h.fake.store.lock().unwrap().state_patches.clone();
-    assert!(
-        patches.contains(&("Flaky".into(), OperatingState::Down.as_str().into())),
-        "{patches:?}"
-    );
+    // Every request counts against AllowedFails; keep asking until the counter runs out.
+    edgex_test_support::eventually::wait_until(
+        "DOWN patch sent",
+        Duration::from_secs(5),
+        || async {
+            let _ = h
+                .http
+                .get(format!("{}/device/name/Flaky/Switch", h.base))
+                .send()
+                .await;
+            let p = h.fake.store.lock().unwrap().state_patches.clone();
+            (
+                p.contains(&("Flaky".into(), OperatingState::Down.as_str().into())),
+                p,
+            )
+        },
+    )
+    .await;
 
     // The link comes back: the recovery probe sets it UP again.
     let mut d = h.fake.store.lock().unwrap().devices["Flaky"].clone();
@@ -142,4 +154,22 @@ async fn repeated_failures_set_the_device_down_and_recovery_sets_it_up() {
         .publish_system_event("device", "update", SERVICE, "Simple-Device", &d)
         .await;
     h.wait_for_status("Flaky", "Switch", 200).await;
+    edgex_test_support::eventually::wait_until("UP patch sent", Duration::from_secs(5), || async {
+        let p = h.fake.store.lock().unwrap().state_patches.clone();
+        (
+            p.contains(&("Flaky".into(), OperatingState::Up.as_str().into())),
+            p,
+        )
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_device_set_down_without_recovery_answers_423() {
+    let h = Harness::start_with(|c| c.device.allowed_fails = 1).await;
+    h.fake
+        .add_device_externally(device("Dead", "unreachable", vec![]))
+        .await;
+    h.wait_for_status("Dead", "Switch", 502).await;
+    h.wait_for_status("Dead", "Switch", 423).await;
 }
