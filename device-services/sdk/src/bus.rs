@@ -125,6 +125,10 @@ pub trait Bus: Send + Sync + 'static {
         &'a self,
         filter: &'a str,
     ) -> BoxFuture<'a, Result<mpsc::Receiver<Delivery>, String>>;
+    /// Closes the connection (subscriptions end). The default does nothing.
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// EdgeX topic builders (base topic prefix included).

@@ -84,6 +84,10 @@ impl Bus for MessagingBus {
         })
     }
 
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.0.close())
+    }
+
     fn subscribe<'a>(
         &'a self,
         filter: &'a str,

@@ -294,6 +294,9 @@ pub async fn start<D: ProtocolDriver>(
         if let Err(e) = sdk.driver.stop(false).await {
             tracing::warn!(error = %e, "driver stop failed");
         }
+        if let Some(bus) = &sdk.bus {
+            bus.close().await;
+        }
         tracing::info!("device service stopped");
     });
     Ok(RunningService { local_addr, task })

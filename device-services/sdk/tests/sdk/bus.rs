@@ -153,3 +153,37 @@ async fn enabled_telemetry_is_published_on_the_telemetry_topic() {
             .any(|t| t.name == "service" && t.value == SERVICE)
     );
 }
+
+#[tokio::test]
+async fn async_readings_from_the_driver_are_published_as_events() {
+    let h = Harness::start().await;
+    let mut events = h
+        .subscribe(&format!(
+            "edgex/events/device/{SERVICE}/Simple-Device/Simple-Device01/#"
+        ))
+        .await;
+    let tx = h
+        .driver
+        .ctx
+        .lock()
+        .unwrap()
+        .as_ref()
+        .and_then(|c| c.async_values.clone())
+        .expect("async readings enabled by default");
+    tx.send(edgex_device_sdk::AsyncValues {
+        device_name: "Simple-Device01".into(),
+        source_name: String::new(),
+        values: vec![edgex_device_sdk::CommandValue::new(
+            "Xrotation",
+            edgex_device_sdk::Value::Int32(7),
+        )],
+    })
+    .await
+    .unwrap();
+    let (topic, env) = recv(&mut events, 5).await;
+    assert!(topic.ends_with("/Simple-Device01/Xrotation"), "{topic}");
+    let add: edgex_contracts::AddEventRequest =
+        serde_json::from_value(env.payload_json().unwrap()).unwrap();
+    assert_eq!(add.event.readings[0].simple_value(), Some("7"));
+    assert_eq!(add.event.readings[0].units, "rpm");
+}
