@@ -119,6 +119,33 @@ pub async fn start<D: ProtocolDriver>(
         .map_err(|e| StartupError::Bus(e.to_string()))?;
         Some(MessagingBus::shared(b))
     };
+    let result = start_with_bus(
+        identity,
+        config,
+        driver,
+        shutdown,
+        metadata,
+        metadata_url,
+        bus.clone(),
+    )
+    .await;
+    if result.is_err()
+        && let Some(bus) = &bus
+    {
+        bus.close().await;
+    }
+    result
+}
+
+async fn start_with_bus(
+    identity: ServiceIdentity,
+    config: DeviceServiceConfig,
+    driver: Arc<dyn DynDriver>,
+    shutdown: CancellationToken,
+    metadata: MetadataClient,
+    metadata_url: String,
+    bus: Option<Arc<dyn Bus>>,
+) -> Result<RunningService, StartupError> {
     let sdk = Arc::new(Sdk::new(
         config.clone(),
         identity.name.clone(),
