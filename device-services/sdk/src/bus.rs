@@ -1,6 +1,6 @@
 //! The message-bus port of the SDK: the EdgeX `MessageEnvelope` as the SDK sees it, the topics it
 //! uses, and the [`Bus`] trait the runtime talks to (implemented over a broker connection in
-//! [`crate::mqtt`]).
+//! [`crate::edgexbus`] over edgex-messaging).
 
 use std::collections::BTreeMap;
 
