@@ -16,6 +16,9 @@ use serde_json::Value;
 
 use crate::backend::{Bias, Direction, Edge, GpioError, LineSpec};
 
+/// Attribute names a GPIO deviceResource may carry (for linting profiles).
+pub const KNOWN_ATTRIBUTES: &[&str] = &["line", "defaultDirection", "activeLow", "bias", "edge"];
+
 /// A map of resource attributes or driver settings.
 pub trait PropertyMap {
     /// The value stored under `key`, if any.

@@ -24,6 +24,19 @@ use crate::codec::Encoding;
 use crate::error::UartError;
 use crate::props::{self, PropertyMap};
 
+/// Attribute names a UART deviceResource may carry (for linting profiles).
+pub const KNOWN_ATTRIBUTES: &[&str] = &[
+    "type",
+    "maxbytes",
+    "timeout",
+    "encoding",
+    "delimiter",
+    "request",
+    "suffix",
+    "responseLength",
+    "interByteTimeout",
+];
+
 /// Timeout used when the `timeout` attribute is absent or 0.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Inter-byte gap that ends an unframed read.

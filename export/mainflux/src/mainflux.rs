@@ -338,12 +338,13 @@ pub(crate) async fn forward(
     settings: MainfluxSettings,
     wake: Arc<Notify>,
     status: Arc<LinkStatus>,
+    console_tap: Option<crate::run::ConsoleTap>,
     shutdown: CancellationToken,
 ) {
     let (ack_tx, ack_rx) = mpsc::unbounded_channel();
     let writer = tokio::spawn(ack_writer(queue.clone(), ack_rx));
     match settings.raw.mode {
-        Mode::Console => console(queue, &wake, &ack_tx, &shutdown).await,
+        Mode::Console => console(queue, &wake, &ack_tx, console_tap, &shutdown).await,
         Mode::Mqtt => mqtt(queue, &settings, &wake, &status, &ack_tx, &shutdown).await,
     }
     drop(ack_tx);
@@ -354,6 +355,7 @@ async fn console(
     queue: Arc<Queue>,
     wake: &Notify,
     ack_tx: &mpsc::UnboundedSender<AckMsg>,
+    tap: Option<crate::run::ConsoleTap>,
     shutdown: &CancellationToken,
 ) {
     use std::io::Write as _;
@@ -364,9 +366,15 @@ async fn console(
                 Ok(s) => s.to_owned(),
                 Err(_) => item.payload.iter().map(|b| format!("{b:02x}")).collect(),
             };
-            let line = format!("{} {}\n", item.topic, payload);
-            if std::io::stdout().lock().write_all(line.as_bytes()).is_err() {
-                return;
+            if let Some(tap) = &tap {
+                if tap.send((item.topic.clone(), payload)).is_err() {
+                    return;
+                }
+            } else {
+                let line = format!("{} {}\n", item.topic, payload);
+                if std::io::stdout().lock().write_all(line.as_bytes()).is_err() {
+                    return;
+                }
             }
             let _ = ack_tx.send(AckMsg::Seq(item.seq));
         }

@@ -65,9 +65,19 @@ pub struct ExportMetrics {
     /// Connection status towards Mainflux.
     pub link: Arc<LinkStatus>,
     queue: std::sync::OnceLock<Arc<QueueMetrics>>,
+    console_tap: std::sync::OnceLock<ConsoleTap>,
 }
 
+/// Receives `(topic, payload)` of every message console mode would print.
+pub type ConsoleTap = tokio::sync::mpsc::UnboundedSender<(String, String)>;
+
 impl ExportMetrics {
+    /// In console mode, send each message to `tap` instead of printing it (the gateway demo
+    /// shows them in its own view). Takes effect when set before [`run_with_metrics`] starts.
+    pub fn set_console_tap(&self, tap: ConsoleTap) {
+        let _ = self.console_tap.set(tap);
+    }
+
     /// Queue counters (queued, sent, dropped, retries), once the queue is open.
     pub fn queue(&self) -> Option<&Arc<QueueMetrics>> {
         self.queue.get()
@@ -112,6 +122,7 @@ pub async fn run_with_metrics(
         settings.clone(),
         wake.clone(),
         metrics.link.clone(),
+        metrics.console_tap.get().cloned(),
         shutdown.clone(),
     ));
     let ingest = tokio::spawn(ingest_task(
