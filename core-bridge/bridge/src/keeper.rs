@@ -41,10 +41,10 @@ pub fn seed_common_config(store: &Store) -> Result<usize, String> {
     let doc: Value = serde_saphyr::from_str(COMMON_CONFIG)
         .map_err(|e| format!("embedded common config: {e}"))?;
     let mut items = Vec::new();
-    flatten(COMMON_CONFIG_STEM, &doc, &mut items);
+    flatten_as_text(COMMON_CONFIG_STEM, &doc, &mut items);
     items.push((
         format!("{COMMON_CONFIG_STEM}/IsCommonConfigReady"),
-        json!(true),
+        json!("true"),
     ));
     let now = api::now_ms();
     let rows: Vec<(String, Value)> = items
@@ -59,7 +59,28 @@ fn stored(value: Value, created: i64, modified: i64) -> Value {
     json!({"value": value, "created": created, "modified": modified})
 }
 
-/// Flatten a JSON object into `prefix/a/b` leaves; arrays and scalars are leaves.
+/// Flatten a tree the way the Go common-config bootstrapper stores it: one text value per scalar leaf,
+/// lists as `<key>/<index>` entries, nothing for empty maps and lists, null as an empty string.
+pub fn flatten_as_text(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                flatten_as_text(&format!("{prefix}/{k}"), v, out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                flatten_as_text(&format!("{prefix}/{i}"), v, out);
+            }
+        }
+        Value::String(s) => out.push((prefix.to_string(), json!(s))),
+        Value::Null => out.push((prefix.to_string(), json!(""))),
+        other => out.push((prefix.to_string(), json!(other.to_string()))),
+    }
+}
+
+/// Flatten a JSON object into `prefix/a/b` leaves, keeping JSON types (`flatten=true` PUTs); arrays and
+/// scalars are leaves.
 pub fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
     match v {
         Value::Object(m) if !m.is_empty() => {
@@ -403,7 +424,14 @@ mod tests {
             .kv_get(&format!("{COMMON_CONFIG_STEM}/IsCommonConfigReady"))
             .unwrap()
             .unwrap();
-        assert_eq!(ready["value"], json!(true));
+        assert_eq!(ready["value"], json!("true"));
+        let port = s
+            .kv_get(&format!(
+                "{COMMON_CONFIG_STEM}/device-services/Clients/core-metadata/Port"
+            ))
+            .unwrap()
+            .unwrap();
+        assert_eq!(port["value"], json!("59881"));
         let host = s
             .kv_get(&format!(
                 "{COMMON_CONFIG_STEM}/all-services/MessageBus/Host"

@@ -152,9 +152,6 @@ const EVENT_IDS: TableDefinition<'_, &str, u64> = TableDefinition::new("ev_ids")
 const EV_BY_ORIGIN: TableDefinition<'_, (u64, u64), ()> = TableDefinition::new("ev_by_origin");
 const EV_BY_DEVICE: TableDefinition<'_, (&str, u64, u64), ()> =
     TableDefinition::new("ev_by_device");
-const RD_BY_ORIGIN: TableDefinition<'_, (u64, u64, u32), ()> = TableDefinition::new("rd_by_origin");
-const RD_BY_DEVICE: TableDefinition<'_, (&str, u64, u64, u32), ()> =
-    TableDefinition::new("rd_by_device");
 const RD_BY_RESOURCE: TableDefinition<'_, (&str, u64, u64, u32), ()> =
     TableDefinition::new("rd_by_resource");
 
@@ -254,8 +251,6 @@ impl Store {
         tx.open_table(EVENT_IDS)?;
         tx.open_table(EV_BY_ORIGIN)?;
         tx.open_table(EV_BY_DEVICE)?;
-        tx.open_table(RD_BY_ORIGIN)?;
-        tx.open_table(RD_BY_DEVICE)?;
         tx.open_table(RD_BY_RESOURCE)?;
         tx.commit()?;
         Ok(Store { db: Arc::new(db) })
@@ -465,9 +460,8 @@ impl Store {
             let mut ids = tx.open_table(EVENT_IDS)?;
             let mut by_origin = tx.open_table(EV_BY_ORIGIN)?;
             let mut by_device = tx.open_table(EV_BY_DEVICE)?;
-            let mut rd_origin = tx.open_table(RD_BY_ORIGIN)?;
-            let mut rd_device = tx.open_table(RD_BY_DEVICE)?;
             let mut rd_resource = tx.open_table(RD_BY_RESOURCE)?;
+            let mut readings = meta.get("reading_count")?.map(|g| g.value()).unwrap_or(0);
             for (n, e) in events.iter().enumerate() {
                 let id = id_of(e);
                 if ids.get(id)?.is_some() {
@@ -486,13 +480,13 @@ impl Store {
                         let i = i as u32;
                         let ro = r.get("origin").and_then(Value::as_u64).unwrap_or(origin);
                         let res = r.get("resourceName").and_then(Value::as_str).unwrap_or("");
-                        rd_origin.insert((ro, seq, i), ())?;
-                        rd_device.insert((device, ro, seq, i), ())?;
                         rd_resource.insert((res, ro, seq, i), ())?;
                     }
+                    readings += rs.len() as u64;
                 }
             }
             meta.insert("event_seq", seq)?;
+            meta.insert("reading_count", readings)?;
         }
         tx.commit()?;
         Ok(duplicates)
@@ -625,30 +619,63 @@ impl Store {
                     break;
                 }
             }
-        } else if let Some(d) = &f.device {
-            let t = tx.open_table(RD_BY_DEVICE)?;
-            for item in t
-                .range((d.as_str(), f.start, 0, 0)..=(d.as_str(), f.end, u64::MAX, u32::MAX))?
-                .rev()
-            {
-                let g = item?;
-                let k = g.0.value();
-                if !visit(k.2, k.3, &mut refs, &mut total)? {
-                    break;
-                }
-            }
         } else {
-            let t = tx.open_table(RD_BY_ORIGIN)?;
-            for item in t
-                .range((f.start, 0, 0)..=(f.end, u64::MAX, u32::MAX))?
-                .rev()
-            {
-                let g = item?;
-                let k = g.0.value();
-                if !visit(k.1, k.2, &mut refs, &mut total)? {
-                    break;
+            // Readings without a resource filter: walk the event indexes and expand each event.
+            if count && f.device.is_none() && f.start == 0 && f.end == u64::MAX {
+                let meta = tx.open_table(META)?;
+                total = meta.get("reading_count")?.map(|g| g.value()).unwrap_or(0);
+                if limit == Some(0) {
+                    return Ok((Vec::new(), total));
                 }
             }
+            let known_total = total;
+            let mut out = Vec::new();
+            let mut seen = 0u64;
+            let mut expand = |seq: u64, out: &mut Vec<Value>| -> StoreResult<bool> {
+                let Some(g) = ev.get(seq)? else {
+                    return Ok(true);
+                };
+                let e: Value = serde_json::from_slice(g.value())?;
+                let rs = e
+                    .get("readings")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                for r in rs {
+                    if want(seen) && seen as usize >= offset {
+                        out.push(r);
+                    } else if !want(seen) && (!count || known_total > 0) {
+                        return Ok(false);
+                    }
+                    seen += 1;
+                }
+                Ok(true)
+            };
+            match &f.device {
+                Some(d) => {
+                    let t = tx.open_table(EV_BY_DEVICE)?;
+                    for item in t
+                        .range((d.as_str(), f.start, 0)..=(d.as_str(), f.end, u64::MAX))?
+                        .rev()
+                    {
+                        let g = item?;
+                        if !expand(g.0.value().2, &mut out)? {
+                            break;
+                        }
+                    }
+                }
+                None => {
+                    let t = tx.open_table(EV_BY_ORIGIN)?;
+                    for item in t.range((f.start, 0)..=(f.end, u64::MAX))?.rev() {
+                        let g = item?;
+                        if !expand(g.0.value().1, &mut out)? {
+                            break;
+                        }
+                    }
+                }
+            }
+            let total = if known_total > 0 { known_total } else { seen };
+            return Ok((out, total));
         }
         let mut out = Vec::with_capacity(refs.len());
         for (seq, i) in refs {
@@ -671,7 +698,8 @@ impl Store {
     /// Total number of readings.
     pub fn reading_count(&self) -> StoreResult<u64> {
         let tx = self.db.begin_read()?;
-        Ok(tx.open_table(RD_BY_ORIGIN)?.len()?)
+        let meta = tx.open_table(META)?;
+        Ok(meta.get("reading_count")?.map(|g| g.value()).unwrap_or(0))
     }
 
     /// Delete events by sequence number selection; returns the number deleted.
@@ -687,9 +715,9 @@ impl Store {
             let mut ids = tx.open_table(EVENT_IDS)?;
             let mut by_origin = tx.open_table(EV_BY_ORIGIN)?;
             let mut by_device = tx.open_table(EV_BY_DEVICE)?;
-            let mut rd_origin = tx.open_table(RD_BY_ORIGIN)?;
-            let mut rd_device = tx.open_table(RD_BY_DEVICE)?;
             let mut rd_resource = tx.open_table(RD_BY_RESOURCE)?;
+            let mut meta = tx.open_table(META)?;
+            let mut readings = meta.get("reading_count")?.map(|g| g.value()).unwrap_or(0);
             for seq in seqs {
                 let Some(g) = ev.remove(seq)? else { continue };
                 let e: Value = serde_json::from_slice(g.value())?;
@@ -704,12 +732,12 @@ impl Store {
                         let i = i as u32;
                         let ro = r.get("origin").and_then(Value::as_u64).unwrap_or(origin);
                         let res = r.get("resourceName").and_then(Value::as_str).unwrap_or("");
-                        rd_origin.remove((ro, seq, i))?;
-                        rd_device.remove((device, ro, seq, i))?;
                         rd_resource.remove((res, ro, seq, i))?;
                     }
+                    readings = readings.saturating_sub(rs.len() as u64);
                 }
             }
+            meta.insert("reading_count", readings)?;
         }
         tx.commit()?;
         Ok(n)

@@ -141,7 +141,7 @@ pub(crate) fn profile(name: &str) -> Value {
 }
 
 pub(crate) fn device(name: &str, service: &str, profile: &str) -> Value {
-    serde_json::json!({"apiVersion":"v3","requestId":format!("req-{name}"),"device":{"name":name,"serviceName":service,"profileName":profile,
+    serde_json::json!({"apiVersion":"v3","requestId":uuid::Uuid::new_v4().to_string(),"device":{"name":name,"serviceName":service,"profileName":profile,
         "adminState":"UNLOCKED","operatingState":"UP","protocols":{"other":{"Address":"1"}},
         "autoEvents":[{"interval":"10s","sourceName":"Temp"}]}})
 }

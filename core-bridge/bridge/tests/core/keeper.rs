@@ -85,12 +85,15 @@ async fn common_config_is_served_to_device_services() {
     )))
     .await;
     assert_eq!(st, 200);
-    assert_eq!(body["response"][0]["value"], 59881);
+    assert_eq!(
+        body["response"][0]["value"], "59881",
+        "stored as text, like the Go bootstrapper does"
+    );
     let (_, body) = call(c.http.get(c.keeper(
         "/kvs/key/edgex/v4/core-common-config-bootstrapper/IsCommonConfigReady?plaintext=true",
     )))
     .await;
-    assert_eq!(body["response"][0]["value"], true);
+    assert_eq!(body["response"][0]["value"], "true");
 }
 
 #[tokio::test]

@@ -1,0 +1,215 @@
+//! core-bridge benchmarks (run with `cargo bench -p core-bridge --bench core`; figures in
+//! docs/performance.md, section "core-bridge"):
+//!
+//! 1. store ceiling: events committed per second by the batched ingest write path alone;
+//! 2. bus ingest: events published on the embedded broker and persisted (durably, on disk) per second;
+//! 3. core-metadata `GET /device/name/{name}` latency percentiles at a steady 1,000 requests/s;
+//! 4. idle RSS of the `core-bridge` binary after start-up.
+
+use std::time::{Duration, Instant};
+
+use core_bridge::{CoreBridgeConfig, Store};
+use rumqttc::{AsyncClient, MqttOptions, QoS};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+fn event(i: u64, dev: &str) -> Value {
+    json!({"apiVersion":"v3","id":uuid::Uuid::new_v4().to_string(),"deviceName":dev,"profileName":"P1",
+        "sourceName":"Temp","origin":1_700_000_000_000_000_000u64 + i,
+        "readings":[{"id":uuid::Uuid::new_v4().to_string(),"origin":1_700_000_000_000_000_000u64 + i,"deviceName":dev,
+            "resourceName":"Temp","profileName":"P1","valueType":"Float32","value":"2.55e+01"}]})
+}
+
+fn store_ceiling(dir: &std::path::Path) {
+    let store = Store::open(dir).unwrap();
+    let n = 200_000u64;
+    let events: Vec<Value> = (0..n)
+        .map(|i| event(i, &format!("dev-{}", i % 100)))
+        .collect();
+    let t = Instant::now();
+    for chunk in events.chunks(core_bridge::data::MAX_BATCH) {
+        store.add_events(chunk).unwrap();
+    }
+    let el = t.elapsed();
+    println!(
+        "store ceiling: {n} events in {el:?} = {:.0} events/s",
+        n as f64 / el.as_secs_f64()
+    );
+}
+
+async fn bus_ingest(dir: &std::path::Path) {
+    let mut cfg = CoreBridgeConfig::ephemeral();
+    cfg.database.path = dir.to_path_buf();
+    let shutdown = CancellationToken::new();
+    let core = core_bridge::run(cfg, shutdown.clone()).await.unwrap();
+    let port = core.broker.unwrap().port();
+    let publishers = 4u64;
+    let per = 50_000u64;
+    let mut payloads = Vec::new();
+    for p in 0..publishers {
+        let mut v = Vec::with_capacity(per as usize);
+        for i in 0..per {
+            let dev = format!("dev-{p}");
+            let req = json!({"apiVersion":"v3","requestId":uuid::Uuid::new_v4().to_string(),"event":event(p * per + i, &dev)});
+            let env = json!({"apiVersion":"v3","receivedTopic":"","correlationID":"c","requestID":"","errorCode":0,
+                "payload":req,"contentType":"application/json"});
+            v.push((
+                format!("edgex/events/device/ds1/P1/{dev}/Temp"),
+                env.to_string().into_bytes(),
+            ));
+        }
+        payloads.push(v);
+    }
+    // Wait until the core's subscription is live (a probe event is persisted).
+    let (probe, mut el) = AsyncClient::new(MqttOptions::new("probe", "127.0.0.1", port), 100);
+    tokio::spawn(async move { while el.poll().await.is_ok() {} });
+    let probe_payload = json!({"apiVersion":"v3","payload":{"apiVersion":"v3","event":event(0, "probe")},"contentType":"application/json"});
+    while core.store.event_count().unwrap() == 0 {
+        probe
+            .publish(
+                "edgex/events/device/ds1/P1/probe/Temp",
+                QoS::AtMostOnce,
+                false,
+                probe_payload.to_string(),
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let base = core.store.event_count().unwrap();
+    let total = publishers * per;
+    let start = Instant::now();
+    for (p, msgs) in payloads.into_iter().enumerate() {
+        let mut opts = MqttOptions::new(format!("bench-{p}"), "127.0.0.1", port);
+        opts.set_max_packet_size(1 << 20, 1 << 20);
+        opts.set_inflight(1000);
+        let (client, mut el) = AsyncClient::new(opts, 10_000);
+        tokio::spawn(async move { while el.poll().await.is_ok() {} });
+        tokio::spawn(async move {
+            for (t, m) in msgs {
+                // QoS 1 so the broker applies backpressure instead of dropping.
+                client.publish(t, QoS::AtLeastOnce, false, m).await.unwrap();
+            }
+        });
+    }
+    let mut last = (base, Instant::now());
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let n = core.store.event_count().unwrap();
+        if n > last.0 {
+            last = (n, Instant::now());
+        }
+        if n - base >= total || last.1.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+    }
+    let persisted = last.0 - base;
+    let el = last.1 - start;
+    println!(
+        "bus ingest (embedded broker, {publishers} publishers, durable on disk): {persisted}/{total} events persisted in {el:?} = {:.0} events/s",
+        persisted as f64 / el.as_secs_f64()
+    );
+    shutdown.cancel();
+}
+
+async fn device_get_latency() {
+    let shutdown = CancellationToken::new();
+    let core = core_bridge::run(CoreBridgeConfig::ephemeral(), shutdown.clone())
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let md = format!("http://{}/api/v3", core.core_metadata);
+    http.post(format!("{md}/deviceservice"))
+        .json(&json!([{"apiVersion":"v3","service":{"name":"ds1","baseAddress":"http://127.0.0.1:1","adminState":"UNLOCKED"}}]))
+        .send().await.unwrap();
+    let devices: Vec<Value> = (0..1000).map(|i| json!({"apiVersion":"v3","device":{"name":format!("dev-{i}"),"serviceName":"ds1",
+        "adminState":"UNLOCKED","operatingState":"UP","protocols":{"other":{"Address":i.to_string()}}}})).collect();
+    http.post(format!("{md}/device?bypassValidation=true"))
+        .json(&devices)
+        .send()
+        .await
+        .unwrap();
+    // warm-up
+    for i in 0..200 {
+        http.get(format!("{md}/device/name/dev-{i}"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let n = 10_000;
+    let start = Instant::now();
+    for i in 0..n {
+        tick.tick().await;
+        let (http, url, tx) = (
+            http.clone(),
+            format!("{md}/device/name/dev-{}", i % 1000),
+            tx.clone(),
+        );
+        tokio::spawn(async move {
+            let t = Instant::now();
+            let r = http.get(url).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.bytes().await.unwrap();
+            let _ = tx.send(t.elapsed());
+        });
+    }
+    drop(tx);
+    let mut lat = Vec::new();
+    while let Some(d) = rx.recv().await {
+        lat.push(d);
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    lat.sort();
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    println!(
+        "core-metadata GET /device/name at {rate:.0} req/s over {n} requests (client on the same host): p50 {:?} p99 {:?} p99.9 {:?} max {:?}",
+        pct(0.5),
+        pct(0.99),
+        pct(0.999),
+        lat[lat.len() - 1]
+    );
+    shutdown.cancel();
+}
+
+fn idle_rss(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let cfg = dir.join("configuration.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "CoreMetadata: {{Port: 0}}\nCoreData: {{Port: 0}}\nCoreCommand: {{Port: 0}}\nCoreKeeper: {{Port: 0}}\nSma: {{Port: 0}}\n\
+             EmbeddedBroker: {{Port: 0}}\nDatabase: {{Path: {}}}\n",
+            dir.join("db").display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_core-bridge"))
+        .arg("--configFile")
+        .arg(&cfg)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let rss = core_bridge::sma::proc_rss(child.id()).unwrap_or(0);
+    let _ = child.kill();
+    let _ = child.wait();
+    println!(
+        "idle RSS of core-bridge (all services, embedded broker, on-disk store): {:.1} MB",
+        rss as f64 / 1_048_576.0
+    );
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    store_ceiling(&dir.path().join("ceiling"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(bus_ingest(&dir.path().join("ingest")));
+    rt.block_on(device_get_latency());
+    idle_rss(&dir.path().join("rss"));
+}
