@@ -32,16 +32,14 @@ fn to_wire(e: &Envelope) -> Result<MessageEnvelope, String> {
             .map_err(|err| err.to_string())?
             .into(),
     };
-    Ok(MessageEnvelope {
-        api_version: e.api_version.clone(),
-        received_topic: String::new(),
-        correlation_id: e.correlation_id.clone(),
-        request_id: e.request_id.clone(),
-        error_code: e.error_code,
-        payload,
-        content_type: e.content_type.clone(),
-        query_params: e.query_params.clone(),
-    })
+    // Built through the constructor so fields private to edgex-messaging keep their defaults.
+    let mut m = MessageEnvelope::new(payload, e.content_type.clone());
+    m.api_version.clone_from(&e.api_version);
+    m.correlation_id.clone_from(&e.correlation_id);
+    m.request_id.clone_from(&e.request_id);
+    m.error_code = e.error_code;
+    m.query_params.clone_from(&e.query_params);
+    Ok(m)
 }
 
 /// Converts a received envelope; JSON payloads become JSON values, others a base64 or text string.
