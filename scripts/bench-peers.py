@@ -148,7 +148,7 @@ Database:
     devices = [{"name": f"dev{d + 1:02d}", "profileName": PROFILE, "description": "peer bench",
                 "adminState": "UNLOCKED", "operatingState": "UP",
                 "protocols": {"modbus-tcp": {"Address": "127.0.0.1", "Port": str(a.base_port + d),
-                                             "UnitID": "1", "Timeout": "1s", "IdleTimeout": "0"}},
+                                             "UnitID": "1", "Timeout": "1s", "IdleTimeout": "30s"}},
                 "autoEvents": [{"interval": f"{a.poll_ms}ms", "onChange": False,
                                 "sourceName": "All"}]} for d in range(a.n)]
     with open(os.path.join(ddir, "devices.yaml"), "w") as f:

@@ -308,7 +308,7 @@ impl Bench {
                 json!({"name": format!("bench-{i:03}"), "profileName": "Bench-Float32",
                     "description": "bench", "labels": [], "adminState": "UNLOCKED", "operatingState": "UP",
                     "protocols": {"modbus-tcp": {"Address": "127.0.0.1", "Port": port.to_string(),
-                        "UnitID": "1", "Timeout": "1s", "IdleTimeout": "0"}},
+                        "UnitID": "1", "Timeout": "1s", "IdleTimeout": "30s"}},
                     "autoEvents": aes})
             })
             .collect();
