@@ -29,10 +29,10 @@ fn benches(c: &mut Criterion) {
     });
     let param = serde_json::Value::String("-12345".into());
     c.bench_function("parse_parameter int32", |b| {
-        b.iter(|| Value::parse_parameter(ValueType::Int32, black_box(&param)))
+        b.iter(|| edgex_device_sdk::value::parse_parameter(ValueType::Int32, black_box(&param)))
     });
     c.bench_function("reading_text float64", |b| {
-        b.iter(|| black_box(Value::Float64(26.123456)).reading_text())
+        b.iter(|| edgex_device_sdk::value::reading_text(black_box(&Value::Float64(26.123456))))
     });
 }
 

@@ -1,7 +1,10 @@
 //! Go-compatible text renderings the EdgeX wire depends on.
 //!
 //! Profiles written for the Go SDK key `mappings` and `assertion` on Go's `%v` text of a value
-//! (`26.5`, `1e+06`), so those comparisons must use exactly that rendering.
+//! (`26.5`, `1e+06`), so those comparisons must use exactly that rendering. Reading text
+//! (`2.55e+01`) and Go value parsing belong to `edgex_contracts::value`.
+
+use crate::Value;
 
 /// Go `%v` of a float: `strconv.FormatFloat(v, 'g', -1, bits)` with the shortest digits.
 ///
@@ -63,35 +66,40 @@ pub(crate) fn format_float_v(v: f64, bits32: bool) -> String {
     out
 }
 
-/// EdgeX 4.0.1+ reading text of a float: `strconv.FormatFloat(v, 'e', -1, bits)`
-/// (shortest round-trip mantissa, exponent sign and at least two digits: `2.55e+01`).
-pub(crate) fn format_float_e(v: f64, bits32: bool) -> String {
-    if v.is_nan() {
-        return "NaN".to_owned();
+/// Go `%v` text of a value: the key format of resource-operation `mappings` and of `assertion`.
+pub(crate) fn go_text(value: &Value) -> String {
+    fn list<T>(items: &[T], f: impl Fn(&T) -> String) -> String {
+        let parts: Vec<String> = items.iter().map(f).collect();
+        format!("[{}]", parts.join(" "))
     }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
-    }
-    let sci = if bits32 {
-        format!("{:e}", v as f32)
-    } else {
-        format!("{v:e}")
-    };
-    match sci.split_once('e') {
-        Some((m, e)) => {
-            let exp: i32 = e.parse().unwrap_or(0);
-            format!("{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
-        }
-        None => sci,
-    }
-}
-
-/// Go `strconv.ParseBool`.
-pub(crate) fn parse_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
+    match value {
+        Value::Bool(v) => v.to_string(),
+        Value::String(v) => v.clone(),
+        Value::Uint8(v) => v.to_string(),
+        Value::Uint16(v) => v.to_string(),
+        Value::Uint32(v) => v.to_string(),
+        Value::Uint64(v) => v.to_string(),
+        Value::Int8(v) => v.to_string(),
+        Value::Int16(v) => v.to_string(),
+        Value::Int32(v) => v.to_string(),
+        Value::Int64(v) => v.to_string(),
+        Value::Float32(v) => format_float_v(f64::from(*v), true),
+        Value::Float64(v) => format_float_v(*v, false),
+        Value::Binary(v) => list(v, |b| b.to_string()),
+        Value::Object(v) => v.to_string(),
+        Value::BoolArray(v) => list(v, |b| b.to_string()),
+        Value::StringArray(v) => list(v, Clone::clone),
+        Value::Uint8Array(v) => list(v, |b| b.to_string()),
+        Value::Uint16Array(v) => list(v, |b| b.to_string()),
+        Value::Uint32Array(v) => list(v, |b| b.to_string()),
+        Value::Uint64Array(v) => list(v, |b| b.to_string()),
+        Value::Int8Array(v) => list(v, |b| b.to_string()),
+        Value::Int16Array(v) => list(v, |b| b.to_string()),
+        Value::Int32Array(v) => list(v, |b| b.to_string()),
+        Value::Int64Array(v) => list(v, |b| b.to_string()),
+        Value::Float32Array(v) => list(v, |b| format_float_v(f64::from(*b), true)),
+        Value::Float64Array(v) => list(v, |b| format_float_v(*b, false)),
+        Value::ObjectArray(v) => serde_json::Value::Array(v.clone()).to_string(),
     }
 }
 
@@ -112,21 +120,5 @@ mod tests {
         assert_eq!(format_float_v(1.12, true), "1.12");
         assert_eq!(format_float_v(100.0, false), "100");
         assert_eq!(format_float_v(f64::NAN, false), "NaN");
-    }
-
-    #[test]
-    fn reading_floats_use_shortest_e_notation() {
-        assert_eq!(format_float_e(25.5, false), "2.55e+01");
-        assert_eq!(format_float_e(1.0, false), "1e+00");
-        assert_eq!(format_float_e(0.1, true), "1e-01");
-        assert_eq!(format_float_e(1.12, true), "1.12e+00");
-        assert_eq!(format_float_e(0.0, false), "0e+00");
-    }
-
-    #[test]
-    fn bools_parse_like_go_strconv() {
-        assert_eq!(parse_bool("T"), Some(true));
-        assert_eq!(parse_bool("False"), Some(false));
-        assert_eq!(parse_bool("yes"), None);
     }
 }

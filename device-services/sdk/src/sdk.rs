@@ -16,10 +16,11 @@ use tokio_util::sync::CancellationToken;
 use crate::bus::{Bus, Envelope, Topics};
 use crate::config::DeviceServiceConfig;
 use crate::driver::{CommandRequest, DynDriver};
+use crate::gofmt;
 use crate::metadata::MetadataClient;
 use crate::metrics::Metrics;
 use crate::transform::{self, TransformError, TransformParams};
-use crate::value::{CommandValue, Value};
+use crate::value::{self, CommandValue, Value};
 
 /// Query attribute carrying non-reserved query parameters to the driver.
 pub const URL_RAW_QUERY: &str = "urlRawQuery";
@@ -504,7 +505,7 @@ impl Sdk {
             if transform_values
                 && !resource.properties.assertion.is_empty()
                 && let Some(v) = &value
-                && v.go_text() != resource.properties.assertion
+                && gofmt::go_text(v) != resource.properties.assertion
             {
                 let sdk = Arc::clone(self);
                 let name = device.name.clone();
@@ -514,13 +515,13 @@ impl Sdk {
                 return Err(EdgeXError::server(format!(
                     "assertion ({}) failed with value: {}",
                     resource.properties.assertion,
-                    v.go_text()
+                    gofmt::go_text(v)
                 )));
             }
             if transform_values
                 && let Some(t) = target
                 && let Some(v) = &value
-                && let Some(mapped) = t.mappings.get(&v.go_text())
+                && let Some(mapped) = t.mappings.get(&gofmt::go_text(v))
             {
                 value = Some(Value::String(mapped.clone()));
                 value_type = edgex_contracts::ValueType::String;
@@ -568,7 +569,7 @@ impl Sdk {
                     &profile.name,
                     &resource.name,
                     value_type,
-                    v.reading_text().unwrap_or_default(),
+                    value::reading_text(&v),
                     reading_origin,
                 ),
             };
@@ -680,7 +681,7 @@ impl Sdk {
                     .unwrap_or(raw),
                 _ => raw,
             };
-            let value = Value::parse_parameter(t.resource.properties.value_type, &raw)
+            let value = value::parse_parameter(t.resource.properties.value_type, &raw)
                 .map_err(|e| EdgeXError::contract_invalid(e.to_string()))?;
             written.push(CommandValue::new(name.clone(), value.clone()));
             let value = if self.config.device.data_transform {
