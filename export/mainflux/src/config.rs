@@ -115,7 +115,8 @@ pub struct MainfluxConfig {
     pub secret_name: String,
     /// Channel the data is published to (`{channel}` in `Topic`).
     pub channel_id: String,
-    /// Control channel of the remote-management agent (empty: agent off).
+    /// Control channel of the remote-management agent. Checked, but the agent is not
+    /// implemented yet: nothing subscribes to it.
     pub control_channel_id: String,
     /// CA certificate(s) that signed the server certificate (PEM); empty uses the system store.
     pub ca_file: String,
@@ -137,8 +138,6 @@ pub struct MainfluxConfig {
     pub max_inflight: u16,
     /// Longest wait between reconnect attempts, seconds.
     pub max_reconnect_interval: u64,
-    /// Seconds between agent heartbeats on the control channel (0: off).
-    pub heartbeat_interval: u64,
 }
 
 impl Default for MainfluxConfig {
@@ -164,7 +163,6 @@ impl Default for MainfluxConfig {
             max_payload: 256 * 1024,
             max_inflight: 100,
             max_reconnect_interval: 30,
-            heartbeat_interval: 10,
         }
     }
 }

@@ -12,3 +12,5 @@ mod outage;
 mod pipeline;
 #[path = "export/senml_check.rs"]
 mod senml_check;
+#[path = "export/sigkill.rs"]
+mod sigkill;

@@ -187,7 +187,15 @@ async fn the_exporter_starts_offline_queues_and_reconnects_after_a_broker_restar
             ref v => panic!("{v:?}"),
         })
         .collect();
-    assert_eq!(counters, (0..25).map(f64::from).collect::<Vec<_>>());
+    // At-least-once: a restart may re-send the unacknowledged window; first deliveries are
+    // complete and in order.
+    let mut first_seen = Vec::new();
+    for c in counters {
+        if !first_seen.contains(&c) {
+            first_seen.push(c);
+        }
+    }
+    assert_eq!(first_seen, (0..25).map(f64::from).collect::<Vec<_>>());
     shutdown.cancel();
     run.await.unwrap().unwrap();
 }
