@@ -17,62 +17,32 @@ pub struct DurationError {
     pub reason: &'static str,
 }
 
-/// Parses a Go `time.ParseDuration` string into a [`Duration`].
+/// Parses a Go `time.ParseDuration` string into a [`Duration`] with
+/// [`edgex_contracts::duration::parse_duration`].
 ///
 /// Accepts an optional `+` sign, then one or more `<decimal><unit>` pairs with units `ns`, `us`,
 /// `µs`, `μs`, `ms`, `s`, `m`, `h`; a bare `0` is zero. Negative durations are rejected because no
-/// EdgeX setting accepts them.
+/// EdgeX setting accepts them, and so is the `d` unit, which Go configuration durations lack.
 pub fn parse_go_duration(input: &str) -> Result<Duration, DurationError> {
+    use edgex_contracts::duration::{DurationError as E, parse_duration};
     let err = |reason| DurationError {
         input: input.to_owned(),
         reason,
     };
-    let mut s = input;
-    if let Some(rest) = s.strip_prefix('+') {
-        s = rest;
-    } else if s.starts_with('-') {
+    if input.starts_with('-') {
         return Err(err("negative durations are not allowed"));
     }
-    if s == "0" {
-        return Ok(Duration::ZERO);
+    if input.contains('d') {
+        return Err(err("unknown unit"));
     }
-    if s.is_empty() {
-        return Err(err("empty duration"));
-    }
-    let mut total_nanos: f64 = 0.0;
-    while !s.is_empty() {
-        let num_len = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(s.len());
-        if num_len == 0 {
-            return Err(err("expected a number"));
-        }
-        let (num, rest) = s.split_at(num_len);
-        if num == "." || num.matches('.').count() > 1 {
-            return Err(err("malformed number"));
-        }
-        let value: f64 = num.parse().map_err(|_| err("malformed number"))?;
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let (unit, rest) = rest.split_at(unit_len);
-        let scale = match unit {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            "" => return Err(err("missing unit")),
-            _ => return Err(err("unknown unit")),
-        };
-        total_nanos += value * scale;
-        s = rest;
-    }
-    if !total_nanos.is_finite() || total_nanos > u64::MAX as f64 {
-        return Err(err("duration out of range"));
-    }
-    Ok(Duration::from_nanos(total_nanos.round() as u64))
+    parse_duration(input).map_err(|e| {
+        err(match e {
+            E::Invalid(_) => "malformed duration",
+            E::UnknownUnit { .. } => "unknown unit",
+            E::Overflow(_) => "duration out of range",
+            E::Negative(_) => "negative durations are not allowed",
+        })
+    })
 }
 
 #[cfg(test)]
@@ -106,7 +76,9 @@ mod tests {
 
     #[test]
     fn malformed_or_negative_durations_are_rejected() {
-        for bad in ["", "5", "s", "5x", "-1s", "1..2s", "abc", "5 s"] {
+        for bad in [
+            "", "5", "s", "5x", "-1s", "1..2s", "abc", "5 s", "1d", "-0s",
+        ] {
             assert!(parse_go_duration(bad).is_err(), "{bad:?} should fail");
         }
     }

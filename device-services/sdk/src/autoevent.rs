@@ -8,8 +8,8 @@ use edgex_contracts::{AdminState, AutoEvent, Device, Reading, ReadingValue};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::parse_go_duration;
 use crate::sdk::{GetOptions, Sdk};
+use edgex_contracts::duration::parse_duration;
 
 /// The last reported value of one resource, as onChange compares it.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,7 +91,10 @@ impl Sdk {
             m.insert(device.name.clone(), token.clone());
         }
         for ae in &device.auto_events {
-            let Some(interval) = parse_go_duration(&ae.interval).filter(|d| !d.is_zero()) else {
+            let Some(interval) = parse_duration(ae.interval.trim())
+                .ok()
+                .filter(|d| !d.is_zero())
+            else {
                 tracing::error!(device = %device.name, interval = %ae.interval, "invalid autoEvent interval; skipped");
                 continue;
             };

@@ -6,7 +6,6 @@
 //! common config from core-keeper apply unchanged. Defaults are those of EdgeX 4.0's common config.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use edgex_bootstrap::{ClientInfo, Clients, RegistryInfo, ServiceInfo, Writable};
 use edgex_messaging::MessageBusConfig;
@@ -163,45 +162,11 @@ impl DeviceServiceConfig {
     }
 }
 
-/// Parses a Go duration (`"10s"`, `"1m30s"`, `"500ms"`, `"1d"`); `"0"`/`"0s"` is zero.
-pub fn parse_go_duration(text: &str) -> Option<Duration> {
-    let t = text.trim();
-    if t.is_empty() {
-        return None;
-    }
-    if t == "0" {
-        return Some(Duration::ZERO);
-    }
-    // humantime rejects fractional units Go accepts ("1.5s"), so handle a single fractional unit here.
-    if let Some(d) = parse_fractional(t) {
-        return Some(d);
-    }
-    humantime::parse_duration(t).ok()
-}
-
-fn parse_fractional(t: &str) -> Option<Duration> {
-    let split = t.find(|c: char| c.is_ascii_alphabetic())?;
-    let (num, unit) = t.split_at(split);
-    if !num.contains('.') {
-        return None;
-    }
-    let n: f64 = num.parse().ok()?;
-    let secs = match unit {
-        "ns" => n / 1e9,
-        "us" | "µs" => n / 1e6,
-        "ms" => n / 1e3,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        "d" => n * 86400.0,
-        _ => return None,
-    };
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use edgex_contracts::duration::parse_duration;
+    use std::time::Duration;
 
     #[test]
     fn device_section_defaults_match_common_config() {
@@ -215,11 +180,13 @@ mod tests {
 
     #[test]
     fn go_durations_parse() {
+        let parse_go_duration = |t: &str| parse_duration(t).ok();
         assert_eq!(parse_go_duration("10s"), Some(Duration::from_secs(10)));
         assert_eq!(parse_go_duration("1m30s"), Some(Duration::from_secs(90)));
         assert_eq!(parse_go_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_go_duration("1.5s"), Some(Duration::from_millis(1500)));
         assert_eq!(parse_go_duration("0s"), Some(Duration::ZERO));
         assert_eq!(parse_go_duration("soon"), None);
+        assert_eq!(parse_go_duration("1d"), Some(Duration::from_secs(86_400)));
     }
 }

@@ -414,7 +414,9 @@ impl Sdk {
         if !d.enabled {
             return;
         }
-        let Some(interval) = crate::config::parse_go_duration(&d.interval).filter(|i| !i.is_zero())
+        let Some(interval) = edgex_contracts::duration::parse_duration(d.interval.trim())
+            .ok()
+            .filter(|i| !i.is_zero())
         else {
             return;
         };
