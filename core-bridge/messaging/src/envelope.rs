@@ -52,7 +52,7 @@ impl PayloadEncoding {
 
 /// An EdgeX message envelope (`apiVersion`, `receivedTopic`, `correlationID`, `requestID`,
 /// `errorCode`, `payload`, `contentType`, `queryParams`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct MessageEnvelope {
     /// Always `v3` for envelopes we create.
     pub api_version: String,
@@ -70,6 +70,28 @@ pub struct MessageEnvelope {
     pub content_type: String,
     /// Query parameters of command requests (omitted on the wire when empty).
     pub query_params: BTreeMap<String, String>,
+    /// `(address, length)` of a payload already known to be valid JSON, so encoding can skip
+    /// re-validating it. Replacing `payload` changes the address and voids the mark.
+    json_checked: Option<(usize, usize)>,
+}
+
+impl PartialEq for MessageEnvelope {
+    fn eq(&self, o: &Self) -> bool {
+        self.api_version == o.api_version
+            && self.received_topic == o.received_topic
+            && self.correlation_id == o.correlation_id
+            && self.request_id == o.request_id
+            && self.error_code == o.error_code
+            && self.payload == o.payload
+            && self.content_type == o.content_type
+            && self.query_params == o.query_params
+    }
+}
+
+impl Eq for MessageEnvelope {}
+
+fn mark(b: &Bytes) -> Option<(usize, usize)> {
+    Some((b.as_ptr() as usize, b.len()))
 }
 
 fn new_uuid() -> String {
@@ -88,13 +110,16 @@ impl MessageEnvelope {
             payload: payload.into(),
             content_type: content_type.into(),
             query_params: BTreeMap::new(),
+            json_checked: None,
         }
     }
 
     /// A JSON envelope whose payload is `value` serialized.
     pub fn from_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self, EnvelopeError> {
         let bytes = serde_json::to_vec(value).map_err(EnvelopeError::Serialize)?;
-        Ok(Self::new(bytes, CONTENT_TYPE_JSON))
+        let mut e = Self::new(bytes, CONTENT_TYPE_JSON);
+        e.json_checked = mark(&e.payload);
+        Ok(e)
     }
 
     /// A JSON envelope with a `null` payload (set-command and validation replies).
@@ -244,7 +269,9 @@ impl MessageEnvelope {
         let ct = self.content_type.split(';').next().unwrap_or("").trim();
         if ct.eq_ignore_ascii_case(CONTENT_TYPE_TEXT) {
             push_json_str(out, &String::from_utf8_lossy(&self.payload));
-        } else if self.is_json() && is_valid_json(&self.payload) {
+        } else if self.is_json()
+            && (self.json_checked == mark(&self.payload) || is_valid_json(&self.payload))
+        {
             out.extend_from_slice(trim_ascii(&self.payload));
         } else {
             // CBOR and anything that is not valid JSON travel as bytes.
@@ -256,10 +283,14 @@ impl MessageEnvelope {
     /// payload (4.x), and a plain string for `text/plain` error payloads.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, EnvelopeError> {
         let w: Wire<'_> = serde_json::from_slice(bytes).map_err(EnvelopeError::Malformed)?;
-        let payload = match w.payload {
-            None => Bytes::new(),
-            Some(raw) => decode_payload_value(raw.get(), &w.content_type)?,
+        let (payload, raw_json) = match w.payload {
+            None => (Bytes::new(), false),
+            Some(raw) => (
+                decode_payload_value(raw.get(), &w.content_type)?,
+                !raw.get().trim_start().starts_with('"'),
+            ),
         };
+        let json_checked = if raw_json { mark(&payload) } else { None };
         Ok(Self {
             api_version: w.api_version.unwrap_or_else(|| API_VERSION.to_owned()),
             received_topic: w.received_topic,
@@ -269,6 +300,7 @@ impl MessageEnvelope {
             payload,
             content_type: w.content_type,
             query_params: w.query_params.unwrap_or_default(),
+            json_checked,
         })
     }
 }
@@ -456,6 +488,14 @@ mod tests {
             let back = MessageEnvelope::from_slice(&e.to_vec(enc)).unwrap();
             assert_eq!(back, e);
         }
+    }
+
+    #[test]
+    fn replaced_invalid_json_payload_is_sent_as_base64_not_spliced_raw() {
+        let mut e = MessageEnvelope::from_value(&json!({"a":1})).unwrap();
+        e.payload = Bytes::from_static(b"{broken");
+        let w = wire(&e, PayloadEncoding::Json);
+        assert_eq!(w["payload"], json!(B64.encode(b"{broken")));
     }
 
     #[test]
