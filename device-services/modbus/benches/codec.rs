@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use device_modbus::codec::{decode_registers, encode};
-use device_modbus::{ModbusAttributes, ModbusValue};
+use device_modbus::{ModbusAttributes, ModbusValue, PlanOptions, ReadPlan, ReadReply};
 use serde_json::{Value, json};
 
 fn attrs(v: Value, vt: &str) -> ModbusAttributes {
@@ -39,5 +39,52 @@ fn bench_codec(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_codec);
+fn bench_plan(c: &mut Criterion) {
+    // A 50-resource command: Float32 pairs with a gap every 10 resources, plus 20 coils.
+    let mut resources: Vec<ModbusAttributes> = (0..50u16)
+        .map(|i| {
+            attrs(
+                json!({"primaryTable": "HOLDING_REGISTERS", "startingAddress": i * 2 + i / 10}),
+                "Float32",
+            )
+        })
+        .collect();
+    resources.extend((0..20u16).map(|i| {
+        attrs(
+            json!({"primaryTable": "COILS", "startingAddress": i}),
+            "Bool",
+        )
+    }));
+    let refs: Vec<&ModbusAttributes> = resources.iter().collect();
+    let opts = PlanOptions::default();
+    c.bench_function("plan_70_resources", |b| {
+        b.iter(|| ReadPlan::new(std::hint::black_box(&refs), &opts))
+    });
+    let plan = ReadPlan::new(&refs, &opts).unwrap_or_else(|e| panic!("bench plan: {e}"));
+    let replies: Vec<ReadReply> = plan
+        .requests()
+        .iter()
+        .map(|r| {
+            if r.table.is_bits() {
+                ReadReply::Bits(vec![true; usize::from(r.quantity)])
+            } else {
+                ReadReply::Registers(vec![0x4148; usize::from(r.quantity)])
+            }
+        })
+        .collect();
+    c.bench_function("split_and_decode_70_resources", |b| {
+        b.iter(|| {
+            let parts = plan
+                .split(std::hint::black_box(&replies))
+                .unwrap_or_default();
+            parts
+                .iter()
+                .zip(&refs)
+                .filter_map(|(d, a)| d.decode(a).ok())
+                .count()
+        })
+    });
+}
+
+criterion_group!(benches, bench_codec, bench_plan);
 criterion_main!(benches);

@@ -23,6 +23,17 @@ use serde_json::Value;
 
 use crate::cast::{self, Raw};
 
+/// Attribute names a Modbus deviceResource may carry (for linting profiles).
+pub const KNOWN_ATTRIBUTES: &[&str] = &[
+    "primaryTable",
+    "startingAddress",
+    "rawType",
+    "isByteSwap",
+    "isWordSwap",
+    "swap64Bit",
+    "stringRegisterSize",
+];
+
 /// Largest `stringRegisterSize`.
 pub const MAX_STRING_REGISTERS: u16 = 123;
 
@@ -174,6 +185,16 @@ impl FromStr for ValueType {
     }
 }
 
+impl TryFrom<edgex_contracts::ValueType> for ValueType {
+    type Error = AttributeError;
+    /// The Modbus subset of the EdgeX value types; others are [`AttributeError::UnsupportedValueType`].
+    fn try_from(v: edgex_contracts::ValueType) -> Result<Self, AttributeError> {
+        v.as_str()
+            .parse()
+            .map_err(|_| AttributeError::UnsupportedValueType(v.as_str().to_owned()))
+    }
+}
+
 /// `rawType`: the type on the wire when it differs from the valueType.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RawType {
@@ -250,6 +271,14 @@ impl ModbusAttributes {
         let value_type = ValueType::from_str(value_type)
             .map_err(|_| AttributeError::UnsupportedValueType(value_type.to_owned()))?;
         Self::parse_typed(attributes, value_type)
+    }
+
+    /// As [`Self::parse`] with the contracts crate's value type.
+    pub fn from_resource(
+        attributes: &BTreeMap<String, Value>,
+        value_type: edgex_contracts::ValueType,
+    ) -> Result<Self, AttributeError> {
+        Self::parse_typed(attributes, ValueType::try_from(value_type)?)
     }
 
     /// As [`Self::parse`] with an already parsed value type.
@@ -667,6 +696,19 @@ pub(crate) mod tests {
                 .to_string()
                 .contains("stringRegisterSize")
         );
+    }
+
+    #[test]
+    fn contracts_value_types_map_to_the_modbus_subset() {
+        assert_eq!(
+            ValueType::try_from(edgex_contracts::ValueType::Float64),
+            Ok(ValueType::Float64)
+        );
+        assert!(ValueType::try_from(edgex_contracts::ValueType::Uint8Array).is_err());
+        let m: BTreeMap<String, Value> =
+            serde_json::from_value(json!({"primaryTable": "COILS", "startingAddress": 1})).unwrap();
+        let a = ModbusAttributes::from_resource(&m, edgex_contracts::ValueType::Bool).unwrap();
+        assert_eq!(a.value_type, ValueType::Bool);
     }
 
     #[test]

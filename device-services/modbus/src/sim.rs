@@ -343,6 +343,7 @@ impl Tables {
 struct Instance {
     tables: Mutex<Tables>,
     requests: AtomicU64,
+    connections: AtomicU64,
     total: Arc<AtomicU64>,
     delay_ms: Arc<AtomicU64>,
 }
@@ -367,6 +368,7 @@ impl Instance {
         Instance {
             tables: Mutex::new(tables),
             requests: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
             total,
             delay_ms,
         }
@@ -583,6 +585,7 @@ impl Simulator {
 async fn serve_tcp(listener: TcpListener, instance: Arc<Instance>, cancel: CancellationToken) {
     let server = tokio_modbus::server::tcp::Server::new(listener);
     let on_connected = |stream: tokio::net::TcpStream, _addr: SocketAddr| {
+        instance.connections.fetch_add(1, Ordering::Relaxed);
         let service = SimService {
             instance: instance.clone(),
         };
@@ -670,6 +673,14 @@ impl SimHandle {
         self.instances
             .get(instance)
             .map_or(0, |i| i.requests.load(Ordering::Relaxed))
+    }
+
+    /// TCP connections accepted by all instances so far.
+    pub fn connections(&self) -> u64 {
+        self.instances
+            .iter()
+            .map(|i| i.connections.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Delay every later answer by `delay` (imitates a slow device).

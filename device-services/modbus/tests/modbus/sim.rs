@@ -169,3 +169,34 @@ async fn simulator_over_rtu_pty_serves_reads_and_writes() {
     );
     t.shutdown();
 }
+
+#[tokio::test]
+async fn idle_timeout_decides_whether_connections_are_reused() {
+    let sim = start(SimBind::Tcp {
+        addr: loopback0(),
+        instances: 1,
+    })
+    .await;
+    let port = sim.addr().unwrap().port();
+    let t = Transport::default();
+    let r = res("INPUT_REGISTERS", json!(0), "Int16", json!({}));
+    // IdleTimeout "10s": one connection serves every request.
+    let keep = tcp_device(port, 1, Duration::from_secs(5));
+    for _ in 0..3 {
+        read(&t, &keep, &[&r]).await;
+    }
+    assert_eq!(sim.connections(), 1);
+    t.shutdown();
+    let t = Transport::default();
+    // IdleTimeout absent: a new connection per request, as upstream.
+    let props: std::collections::BTreeMap<String, serde_json::Value> = serde_json::from_value(
+        json!({"Address": "127.0.0.1", "Port": port, "UnitID": 1, "Timeout": 5}),
+    )
+    .unwrap();
+    let per_request = device_modbus::ModbusProtocol::from_properties("modbus-tcp", &props).unwrap();
+    for _ in 0..3 {
+        read(&t, &per_request, &[&r]).await;
+    }
+    assert_eq!(sim.connections(), 4);
+    t.shutdown();
+}
