@@ -11,7 +11,10 @@
 //!   `Timeout`.
 //! - After a timeout, a transport error or a malformed reply the connection is dropped and the
 //!   next request dials a new one, so a late reply can never be taken as the answer to a later
-//!   request. A Modbus exception keeps the connection: the device answered, the link is fine
+//!   request (TCP also checks transaction IDs). RTU has no transaction IDs: the port is reopened
+//!   and its input buffer flushed, but a reply arriving after that flush with the same unit and
+//!   function code could still be taken for the next answer (known limitation). A Modbus
+//!   exception keeps the connection: the device answered, the link is fine
 //!   (upstream drops the client here too; that is not needed).
 //! - The idle policy of the device closes an unused connection (`IdlePolicy`).
 //! - At most [`TransportOptions::queue_depth`] requests wait per endpoint; beyond that a request
