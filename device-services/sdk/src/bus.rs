@@ -1,6 +1,6 @@
-//! The message-bus port of the SDK: the EdgeX `MessageEnvelope` as the SDK sees it, the topics it
-//! uses, and the [`Bus`] trait the runtime talks to (implemented over a broker connection in
-//! [`crate::edgexbus`] over edgex-messaging).
+//! The message-bus port of the SDK: the EdgeX `MessageEnvelope` as the SDK sees it and the
+//! [`Bus`] trait the runtime talks to (implemented over a broker connection in
+//! [`crate::edgexbus`] over edgex-messaging). Topics come from `edgex_messaging::Topics`.
 
 use std::collections::BTreeMap;
 
@@ -128,82 +128,5 @@ pub trait Bus: Send + Sync + 'static {
     /// Closes the connection (subscriptions end). The default does nothing.
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
-    }
-}
-
-/// EdgeX topic builders (base topic prefix included).
-#[derive(Debug, Clone)]
-pub struct Topics {
-    base: String,
-    service: String,
-}
-
-impl Topics {
-    /// Topics for `service` under `base` (default `edgex`).
-    pub fn new(base: &str, service: &str) -> Self {
-        let base = if base.is_empty() { "edgex" } else { base };
-        Topics {
-            base: base.trim_end_matches('/').to_owned(),
-            service: service.to_owned(),
-        }
-    }
-
-    /// `<base>/events/device/<service>/<profile>/<device>/<source>`.
-    pub fn event(&self, profile: &str, device: &str, source: &str) -> String {
-        format!(
-            "{}/events/device/{}/{profile}/{device}/{source}",
-            self.base, self.service
-        )
-    }
-
-    /// `<base>/device/command/request/<service>/#`.
-    pub fn command_requests(&self) -> String {
-        format!("{}/device/command/request/{}/#", self.base, self.service)
-    }
-
-    /// `<base>/response/<service>/<requestId>`.
-    pub fn response(&self, request_id: &str) -> String {
-        format!("{}/response/{}/{request_id}", self.base, self.service)
-    }
-
-    /// `<base>/<service>/validate/device`.
-    pub fn validate_device(&self) -> String {
-        format!("{}/{}/validate/device", self.base, self.service)
-    }
-
-    /// `<base>/system-events/core-metadata/+/+/<service>/#`.
-    pub fn metadata_events(&self) -> String {
-        format!(
-            "{}/system-events/core-metadata/+/+/{}/#",
-            self.base, self.service
-        )
-    }
-
-    /// `<base>/system-events/core-metadata/deviceprofile/delete/#`.
-    pub fn profile_delete_events(&self) -> String {
-        format!(
-            "{}/system-events/core-metadata/deviceprofile/delete/#",
-            self.base
-        )
-    }
-
-    /// `<base>/system-events/<service>/device/discovery/<service>`.
-    pub fn discovery_progress(&self) -> String {
-        format!(
-            "{}/system-events/{}/device/discovery/{}",
-            self.base, self.service, self.service
-        )
-    }
-
-    /// `<base>/telemetry/<service>/<metric>`.
-    pub fn telemetry(&self, metric: &str) -> String {
-        format!("{}/telemetry/{}/{metric}", self.base, self.service)
-    }
-
-    /// `<base>/system-events/core-metadata/...` prefix length check helper: the levels after
-    /// `<base>/device/command/request/<service>/`.
-    pub fn command_tail<'t>(&self, topic: &'t str) -> Option<&'t str> {
-        let prefix = format!("{}/device/command/request/{}/", self.base, self.service);
-        topic.strip_prefix(prefix.as_str())
     }
 }

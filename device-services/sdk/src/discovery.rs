@@ -68,7 +68,10 @@ async fn progress(sdk: &Sdk, request_id: &str, progress: i32, message: &str, cou
         return;
     };
     let env = Envelope::json(&uuid::Uuid::new_v4().to_string(), request_id, payload);
-    if let Err(e) = bus.publish(&sdk.topics.discovery_progress(), &env).await {
+    if let Err(e) = bus
+        .publish(&sdk.topics.discovery_progress(&sdk.service_name), &env)
+        .await
+    {
         tracing::warn!(error = %e, "failed to publish discovery progress");
     }
 }

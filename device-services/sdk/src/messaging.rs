@@ -8,32 +8,11 @@ use edgex_contracts::{
     SystemEvent,
     system_event::{actions, types},
 };
+use edgex_messaging::CommandMethod;
 use tokio::sync::mpsc;
 
 use crate::bus::{Delivery, Envelope};
 use crate::sdk::{GetOptions, Sdk, event_envelope_bytes_cbor};
-
-/// URL-unescapes one topic level.
-fn unescape(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 3 <= bytes.len()
-            && bytes[i + 1].is_ascii_hexdigit()
-            && bytes[i + 2].is_ascii_hexdigit()
-        {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("00");
-            out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
 
 impl Sdk {
     /// Serves command requests until the subscription ends.
@@ -46,7 +25,7 @@ impl Sdk {
 
     async fn handle_command(self: &Arc<Self>, topic: &str, req: Envelope) {
         let Some(bus) = self.bus.clone() else { return };
-        let reply_topic = self.topics.response(&req.request_id);
+        let reply_topic = self.topics.response(&self.service_name, &req.request_id);
         let reply = match self.command_reply(topic, &req).await {
             Ok(mut env) => {
                 env.correlation_id.clone_from(&req.correlation_id);
@@ -74,30 +53,23 @@ impl Sdk {
         topic: &str,
         req: &Envelope,
     ) -> Result<Envelope, String> {
-        let tail = self
-            .topics
-            .command_tail(topic)
-            .ok_or_else(|| format!("unexpected command topic {topic}"))?;
-        let levels: Vec<&str> = tail.split('/').collect();
-        if levels.len() < 3 {
-            return Err(format!(
-                "command topic {topic} lacks <device>/<command>/<method>"
-            ));
-        }
-        let n = levels.len();
-        let (device, command, method) = (
-            unescape(levels[n - 3]),
-            unescape(levels[n - 2]),
-            levels[n - 1],
-        );
+        let filter = self.topics.command_request_filter(&self.service_name);
+        let target = topic
+            .strip_prefix(filter.trim_end_matches('#'))
+            .filter(|tail| tail.split('/').count() >= 3)
+            .and_then(|_| self.topics.parse_command_request(topic))
+            .ok_or_else(|| {
+                format!("unexpected command topic {topic}: want .../<device>/<command>/<get|set>")
+            })?;
+        let (device, command) = (target.device, target.command);
         let opts = GetOptions::from_query(
             req.query_params
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         )
         .map_err(|e| e.message)?;
-        match method.to_ascii_lowercase().as_str() {
-            "get" => {
+        match target.method {
+            CommandMethod::Get => {
                 let event = self
                     .get_command(&device, &command, &opts)
                     .await
@@ -114,14 +86,13 @@ impl Sdk {
                     Ok(Envelope::json("", "", payload))
                 }
             }
-            "set" => {
+            CommandMethod::Set => {
                 let settings = req.payload_json()?;
                 self.set_command(&device, &command, &settings, &opts.raw_query)
                     .await
                     .map_err(|e| e.message)?;
                 Ok(Envelope::json("", "", serde_json::Value::Null))
             }
-            other => Err(format!("unknown command method {other}")),
         }
     }
 
@@ -154,7 +125,7 @@ impl Sdk {
                     }
                     Err(msg) => Envelope::error(&env.request_id, &msg),
                 };
-                let topic = sdk.topics.response(&env.request_id);
+                let topic = sdk.topics.response(&sdk.service_name, &env.request_id);
                 if let Err(e) = bus.publish(&topic, &reply).await {
                     tracing::error!(error = %e, "failed to publish validation response");
                 }
@@ -307,7 +278,8 @@ impl Sdk {
 mod tests {
     #[test]
     fn topic_levels_unescape() {
-        assert_eq!(super::unescape("a%2Fb%20c"), "a/b c");
-        assert_eq!(super::unescape("plain"), "plain");
+        use edgex_messaging::topics::unescape_name;
+        assert_eq!(unescape_name("a%2Fb%20c"), "a/b c");
+        assert_eq!(unescape_name("plain"), "plain");
     }
 }

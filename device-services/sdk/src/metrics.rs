@@ -195,7 +195,10 @@ pub(crate) async fn report_telemetry(sdk: std::sync::Arc<crate::sdk::Sdk>) {
                 continue;
             };
             let env = crate::bus::Envelope::json(&uuid::Uuid::new_v4().to_string(), "", payload);
-            if let Err(e) = bus.publish(&sdk.topics.telemetry(&m.name), &env).await {
+            if let Err(e) = bus
+                .publish(&sdk.topics.metric(&sdk.service_name, &m.name), &env)
+                .await
+            {
                 tracing::warn!(metric = %m.name, error = %e, "failed to publish telemetry");
             }
         }

@@ -13,7 +13,7 @@ use edgex_contracts::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{Bus, Envelope, Topics};
+use crate::bus::{Bus, Envelope};
 use crate::config::DeviceServiceConfig;
 use crate::driver::{CommandRequest, DynDriver};
 use crate::gofmt;
@@ -21,6 +21,7 @@ use crate::metadata::MetadataClient;
 use crate::metrics::Metrics;
 use crate::transform::{self, TransformError, TransformParams};
 use crate::value::{self, CommandValue, Value};
+use edgex_messaging::Topics;
 
 /// Query attribute carrying non-reserved query parameters to the driver.
 pub const URL_RAW_QUERY: &str = "urlRawQuery";
@@ -201,7 +202,7 @@ impl Sdk {
         metadata: MetadataClient,
         shutdown: CancellationToken,
     ) -> Self {
-        let topics = Topics::new(&config.message_bus.base_topic_prefix, &service_name);
+        let topics = Topics::new(&config.message_bus.base_topic_prefix);
         Sdk {
             service_name,
             config,
@@ -733,9 +734,12 @@ impl Sdk {
                 return;
             }
         }
-        let topic = self
-            .topics
-            .event(&event.profile_name, &event.device_name, &event.source_name);
+        let topic = self.topics.device_events(
+            &self.service_name,
+            &event.profile_name,
+            &event.device_name,
+            &event.source_name,
+        );
         match bus.publish(&topic, &envelope).await {
             Ok(()) => self.metrics.event_sent(event.readings.len()),
             Err(e) => tracing::error!(error = %e, %topic, "failed to publish event"),

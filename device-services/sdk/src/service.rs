@@ -156,24 +156,25 @@ async fn start_with_bus(
     ));
     if let Some(bus) = &bus {
         let cmds = bus
-            .subscribe(&sdk.topics.command_requests())
+            .subscribe(&sdk.topics.command_request_filter(&sdk.service_name))
             .await
             .map_err(StartupError::Bus)?;
-        let events = bus
-            .subscribe(&sdk.topics.metadata_events())
-            .await
-            .map_err(StartupError::Bus)?;
-        let deletes = bus
-            .subscribe(&sdk.topics.profile_delete_events())
-            .await
-            .map_err(StartupError::Bus)?;
+        // Own device/profile/watcher/service events, then profile deletions.
+        let mut system_events = Vec::with_capacity(2);
+        for filter in sdk
+            .topics
+            .device_service_system_event_filters(&sdk.service_name)
+        {
+            system_events.push(bus.subscribe(&filter).await.map_err(StartupError::Bus)?);
+        }
         let validation = bus
-            .subscribe(&sdk.topics.validate_device())
+            .subscribe(&sdk.topics.device_validation(&sdk.service_name))
             .await
             .map_err(StartupError::Bus)?;
         tokio::spawn(Arc::clone(&sdk).serve_commands(cmds));
-        tokio::spawn(Arc::clone(&sdk).serve_system_events(events));
-        tokio::spawn(Arc::clone(&sdk).serve_system_events(deletes));
+        for events in system_events {
+            tokio::spawn(Arc::clone(&sdk).serve_system_events(events));
+        }
         tokio::spawn(Arc::clone(&sdk).serve_validation(validation));
     }
 
