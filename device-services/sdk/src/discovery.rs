@@ -8,7 +8,6 @@ use edgex_contracts::{
     system_event::{actions, types},
 };
 
-use crate::bus::Envelope;
 use crate::driver::DiscoveredDevice;
 use crate::sdk::Sdk;
 
@@ -64,10 +63,10 @@ async fn progress(sdk: &Sdk, request_id: &str, progress: i32, message: &str, cou
     ) else {
         return;
     };
-    let Ok(payload) = serde_json::to_value(&ev) else {
+    let Ok(env) = edgex_messaging::MessageEnvelope::from_value(&ev) else {
         return;
     };
-    let env = Envelope::json(&uuid::Uuid::new_v4().to_string(), request_id, payload);
+    let env = env.with_request_id(request_id);
     if let Err(e) = bus
         .publish(&sdk.topics.discovery_progress(&sdk.service_name), &env)
         .await

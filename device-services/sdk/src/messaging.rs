@@ -8,10 +8,11 @@ use edgex_contracts::{
     SystemEvent,
     system_event::{actions, types},
 };
-use edgex_messaging::CommandMethod;
+use edgex_messaging::envelope::CONTENT_TYPE_CBOR;
+use edgex_messaging::{CommandMethod, MessageEnvelope, PayloadEncoding};
 use tokio::sync::mpsc;
 
-use crate::bus::{Delivery, Envelope};
+use crate::bus::{Delivery, payload_json};
 use crate::sdk::{GetOptions, Sdk, event_envelope_bytes_cbor};
 
 impl Sdk {
@@ -23,7 +24,7 @@ impl Sdk {
         }
     }
 
-    async fn handle_command(self: &Arc<Self>, topic: &str, req: Envelope) {
+    async fn handle_command(self: &Arc<Self>, topic: &str, req: MessageEnvelope) {
         let Some(bus) = self.bus.clone() else { return };
         let reply_topic = self.topics.response(&self.service_name, &req.request_id);
         let reply = match self.command_reply(topic, &req).await {
@@ -31,17 +32,17 @@ impl Sdk {
                 env.correlation_id.clone_from(&req.correlation_id);
                 env.request_id.clone_from(&req.request_id);
                 let limit = self.config.max_event_size;
-                let size = serde_json::to_vec(&env).map(|v| v.len()).unwrap_or(0);
+                let size = env.to_vec(PayloadEncoding::Json).len();
                 if limit > 0 && size > (limit as usize) * 1024 {
-                    Envelope::error(
-                        &req.request_id,
-                        &format!("message size exceed limit({limit} KB)"),
+                    MessageEnvelope::error(
+                        req.request_id.clone(),
+                        format!("message size exceed limit({limit} KB)"),
                     )
                 } else {
                     env
                 }
             }
-            Err(msg) => Envelope::error(&req.request_id, &msg),
+            Err(msg) => MessageEnvelope::error(req.request_id.clone(), msg),
         };
         if let Err(e) = bus.publish(&reply_topic, &reply).await {
             tracing::error!(topic = %reply_topic, error = %e, "failed to publish command response");
@@ -51,8 +52,8 @@ impl Sdk {
     async fn command_reply(
         self: &Arc<Self>,
         topic: &str,
-        req: &Envelope,
-    ) -> Result<Envelope, String> {
+        req: &MessageEnvelope,
+    ) -> Result<MessageEnvelope, String> {
         let filter = self.topics.command_request_filter(&self.service_name);
         let target = topic
             .strip_prefix(filter.trim_end_matches('#'))
@@ -75,23 +76,22 @@ impl Sdk {
                     .await
                     .map_err(|e| e.message)?;
                 let Some(event) = event.filter(|_| opts.return_event) else {
-                    return Ok(Envelope::json("", "", serde_json::Value::Null));
+                    return Ok(MessageEnvelope::empty());
                 };
                 let resp = EventResponse::new(req.request_id.clone(), event);
                 if resp.event.has_binary_reading() {
                     let bytes = event_envelope_bytes_cbor(&resp)?;
-                    Ok(Envelope::cbor("", "", &bytes))
+                    Ok(MessageEnvelope::new(bytes, CONTENT_TYPE_CBOR))
                 } else {
-                    let payload = serde_json::to_value(&resp).map_err(|e| e.to_string())?;
-                    Ok(Envelope::json("", "", payload))
+                    MessageEnvelope::from_value(&resp).map_err(|e| e.to_string())
                 }
             }
             CommandMethod::Set => {
-                let settings = req.payload_json()?;
+                let settings = payload_json(req)?;
                 self.set_command(&device, &command, &settings, &opts.raw_query)
                     .await
                     .map_err(|e| e.message)?;
-                Ok(Envelope::json("", "", serde_json::Value::Null))
+                Ok(MessageEnvelope::empty())
             }
         }
     }
@@ -102,7 +102,7 @@ impl Sdk {
             let sdk = Arc::clone(&self);
             tokio::spawn(async move {
                 let Some(bus) = sdk.bus.clone() else { return };
-                let result = match env.payload_json().and_then(|v| {
+                let result = match payload_json(&env).and_then(|v| {
                     serde_json::from_value::<AddDeviceRequest>(v)
                         .map_err(|e| format!("invalid AddDeviceRequest: {e}"))
                 }) {
@@ -114,16 +114,10 @@ impl Sdk {
                     Err(e) => Err(e),
                 };
                 let reply = match result {
-                    Ok(()) => {
-                        let mut r = Envelope::json(
-                            &env.correlation_id,
-                            &env.request_id,
-                            serde_json::Value::Null,
-                        );
-                        r.request_id.clone_from(&env.request_id);
-                        r
-                    }
-                    Err(msg) => Envelope::error(&env.request_id, &msg),
+                    Ok(()) => MessageEnvelope::empty()
+                        .with_correlation_id(env.correlation_id.clone())
+                        .with_request_id(env.request_id.clone()),
+                    Err(msg) => MessageEnvelope::error(env.request_id.clone(), msg),
                 };
                 let topic = sdk.topics.response(&sdk.service_name, &env.request_id);
                 if let Err(e) = bus.publish(&topic, &reply).await {
@@ -136,8 +130,7 @@ impl Sdk {
     /// Applies core-metadata system events in arrival order.
     pub(crate) async fn serve_system_events(self: Arc<Self>, mut rx: mpsc::Receiver<Delivery>) {
         while let Some((topic, env)) = rx.recv().await {
-            let ev = match env
-                .payload_json()
+            let ev = match payload_json(&env)
                 .and_then(|v| serde_json::from_value::<SystemEvent>(v).map_err(|e| e.to_string()))
             {
                 Ok(ev) => ev,

@@ -191,10 +191,9 @@ pub(crate) async fn report_telemetry(sdk: std::sync::Arc<crate::sdk::Sdk>) {
             }
         }
         for m in metrics {
-            let Ok(payload) = serde_json::to_value(&m) else {
+            let Ok(env) = edgex_messaging::MessageEnvelope::from_value(&m) else {
                 continue;
             };
-            let env = crate::bus::Envelope::json(&uuid::Uuid::new_v4().to_string(), "", payload);
             if let Err(e) = bus
                 .publish(&sdk.topics.metric(&sdk.service_name, &m.name), &env)
                 .await

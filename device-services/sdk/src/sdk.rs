@@ -13,7 +13,7 @@ use edgex_contracts::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{Bus, Envelope};
+use crate::bus::Bus;
 use crate::config::DeviceServiceConfig;
 use crate::driver::{CommandRequest, DynDriver};
 use crate::gofmt;
@@ -21,7 +21,8 @@ use crate::metadata::MetadataClient;
 use crate::metrics::Metrics;
 use crate::transform::{self, TransformError, TransformParams};
 use crate::value::{self, CommandValue, Value};
-use edgex_messaging::Topics;
+use edgex_messaging::envelope::CONTENT_TYPE_CBOR;
+use edgex_messaging::{MessageEnvelope, PayloadEncoding, Topics};
 
 /// Query attribute carrying non-reserved query parameters to the driver.
 pub const URL_RAW_QUERY: &str = "urlRawQuery";
@@ -728,7 +729,7 @@ impl Sdk {
         };
         let limit = self.config.max_event_size;
         if limit > 0 {
-            let size = serde_json::to_vec(&envelope).map(|v| v.len()).unwrap_or(0);
+            let size = envelope.to_vec(PayloadEncoding::Json).len();
             if size > (limit as usize) * 1024 {
                 tracing::error!(device = %event.device_name, size, "message size exceed limit({limit} KB); event dropped");
                 return;
@@ -946,16 +947,14 @@ pub(crate) fn event_envelope_bytes_cbor<T: serde::Serialize>(v: &T) -> Result<Ve
 }
 
 /// The envelope of an event: an AddEventRequest as embedded JSON, or CBOR for binary readings.
-pub(crate) fn event_envelope(event: &Event) -> Result<Envelope, String> {
+pub(crate) fn event_envelope(event: &Event) -> Result<MessageEnvelope, String> {
     let req = edgex_contracts::AddEventRequest::new(event.clone());
-    let correlation = uuid::Uuid::new_v4().to_string();
     if event.has_binary_reading() {
         let mut buf = Vec::new();
         ciborium::into_writer(&req, &mut buf).map_err(|e| e.to_string())?;
-        Ok(Envelope::cbor(&correlation, "", &buf))
+        Ok(MessageEnvelope::new(buf, CONTENT_TYPE_CBOR))
     } else {
-        let payload = serde_json::to_value(&req).map_err(|e| e.to_string())?;
-        Ok(Envelope::json(&correlation, "", payload))
+        MessageEnvelope::from_value(&req).map_err(|e| e.to_string())
     }
 }
 

@@ -1,17 +1,17 @@
 use std::collections::BTreeMap;
 
 use edgex_contracts::{AddDeviceRequest, Device, EventResponse};
-use edgex_device_sdk::bus::Envelope;
+use edgex_device_sdk::bus::payload_json;
+use edgex_messaging::MessageEnvelope;
 use serde_json::json;
 
 use super::harness::{Harness, SERVICE, recv};
 
-fn request(query: &[(&str, &str)], payload: serde_json::Value) -> Envelope {
-    let mut e = Envelope::json(
-        &uuid::Uuid::new_v4().to_string(),
-        &uuid::Uuid::new_v4().to_string(),
-        payload,
-    );
+fn request(query: &[(&str, &str)], payload: serde_json::Value) -> MessageEnvelope {
+    let mut e = MessageEnvelope::from_value(&payload)
+        .unwrap()
+        .with_correlation_id(uuid::Uuid::new_v4().to_string())
+        .with_request_id(uuid::Uuid::new_v4().to_string());
     e.query_params = query
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -37,7 +37,7 @@ async fn bus_get_and_set_commands_reply_on_the_response_topic() {
     );
     assert_eq!(reply.error_code, 0);
     assert_eq!(reply.correlation_id, set.correlation_id);
-    assert!(reply.payload.is_null());
+    assert!(reply.payload.is_empty());
 
     let get = request(
         &[("ds-pushevent", "false"), ("ds-returnevent", "true")],
@@ -51,7 +51,7 @@ async fn bus_get_and_set_commands_reply_on_the_response_topic() {
     let (_, reply) = recv(&mut replies, 5).await;
     assert_eq!(reply.request_id, get.request_id);
     assert_eq!(reply.error_code, 0);
-    let resp: EventResponse = serde_json::from_value(reply.payload_json().unwrap()).unwrap();
+    let resp: EventResponse = serde_json::from_value(payload_json(&reply).unwrap()).unwrap();
     assert_eq!(resp.request_id, get.request_id);
     assert_eq!(resp.event.readings[0].simple_value(), Some("true"));
 
@@ -64,7 +64,7 @@ async fn bus_get_and_set_commands_reply_on_the_response_topic() {
     let (_, reply) = recv(&mut replies, 5).await;
     assert_eq!(reply.error_code, 1);
     assert_eq!(reply.content_type, "text/plain");
-    assert!(reply.payload.as_str().unwrap().contains("Nobody"));
+    assert!(reply.payload_text().contains("Nobody"));
 }
 
 #[tokio::test]
@@ -102,9 +102,7 @@ async fn device_validation_requests_are_answered_by_the_driver() {
     assert_eq!(reply.error_code, 1);
     assert!(
         reply
-            .payload
-            .as_str()
-            .unwrap()
+            .payload_text()
             .contains("protocol `other` is required")
     );
 }
@@ -127,7 +125,7 @@ async fn put_publishes_the_written_values_as_an_event() {
     assert_eq!(r.status(), 200);
     let (_, env) = recv(&mut events, 5).await;
     let add: edgex_contracts::AddEventRequest =
-        serde_json::from_value(env.payload_json().unwrap()).unwrap();
+        serde_json::from_value(payload_json(&env).unwrap()).unwrap();
     assert_eq!(add.event.readings[0].simple_value(), Some("false"));
 }
 
@@ -145,7 +143,7 @@ async fn enabled_telemetry_is_published_on_the_telemetry_topic() {
     let mut metrics = h.subscribe(&format!("edgex/telemetry/{SERVICE}/#")).await;
     let (topic, env) = recv(&mut metrics, 5).await;
     assert_eq!(topic, format!("edgex/telemetry/{SERVICE}/EventsSent"));
-    let m: edgex_contracts::Metric = serde_json::from_value(env.payload_json().unwrap()).unwrap();
+    let m: edgex_contracts::Metric = serde_json::from_value(payload_json(&env).unwrap()).unwrap();
     assert_eq!(m.fields[0].name, "counter-count");
     assert!(
         m.tags
@@ -183,7 +181,7 @@ async fn async_readings_from_the_driver_are_published_as_events() {
     let (topic, env) = recv(&mut events, 5).await;
     assert!(topic.ends_with("/Simple-Device01/Xrotation"), "{topic}");
     let add: edgex_contracts::AddEventRequest =
-        serde_json::from_value(env.payload_json().unwrap()).unwrap();
+        serde_json::from_value(payload_json(&env).unwrap()).unwrap();
     assert_eq!(add.event.readings[0].simple_value(), Some("7"));
     assert_eq!(add.event.readings[0].units, "rpm");
 }

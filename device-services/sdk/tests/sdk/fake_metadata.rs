@@ -16,7 +16,8 @@ use edgex_contracts::{
     DeviceProfileRequest, DeviceService, ProvisionWatcher, SystemEvent, UpdateDeviceRequest,
     UpdateDeviceServiceRequest,
 };
-use edgex_device_sdk::bus::{Bus, Envelope};
+use edgex_device_sdk::bus::Bus;
+use edgex_messaging::MessageEnvelope;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -125,11 +126,7 @@ impl FakeMetadata {
             topic.push('/');
             topic.push_str(profile);
         }
-        let env = Envelope::json(
-            &uuid::Uuid::new_v4().to_string(),
-            "",
-            serde_json::to_value(&ev).unwrap(),
-        );
+        let env = MessageEnvelope::from_value(&ev).unwrap();
         self.bus.publish(&topic, &env).await.unwrap();
     }
 

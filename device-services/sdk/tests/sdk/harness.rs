@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use edgex_bootstrap::ClientInfo;
-use edgex_device_sdk::bus::{Bus, Delivery, Envelope};
+use edgex_device_sdk::bus::{Bus, Delivery};
 use edgex_device_sdk::edgexbus::MessagingBus;
 use edgex_device_sdk::{
     CancellationToken, DeviceServiceConfig, MessageBusConfig, ServiceIdentity, start,
 };
+use edgex_messaging::MessageEnvelope;
 use edgex_test_support::Mosquitto;
 use tokio::sync::mpsc;
 
@@ -135,7 +136,7 @@ impl Harness {
         self.client.subscribe(filter).await.unwrap()
     }
 
-    pub(crate) async fn publish(&self, topic: &str, env: &Envelope) {
+    pub(crate) async fn publish(&self, topic: &str, env: &MessageEnvelope) {
         self.client.publish(topic, env).await.unwrap();
     }
 
