@@ -161,6 +161,9 @@ Service:
   Host: 127.0.0.1
   Port: {ds}
   ServerBindAddr: 127.0.0.1
+  # core-bridge validates each new device with the service over the bus; 100 of them in one
+  # POST take longer than the 5 s default on a loaded machine.
+  RequestTimeout: 30s
 Clients:
   core-metadata:
     Protocol: http

@@ -142,6 +142,22 @@ fn loadavg() -> String {
         .unwrap_or_default()
 }
 
+/// (busy, total) jiffies of the whole machine from the first line of /proc/stat.
+fn machine_ticks() -> (u64, u64) {
+    let s = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let v: Vec<u64> = s
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let total: u64 = v.iter().sum();
+    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
 fn value_of(k: usize) -> f32 {
     k as f32 * 1.5 + 0.25
 }
@@ -318,7 +334,7 @@ impl Bench {
         )?;
         let port = free_port()?;
         let conf = format!(
-            "Writable:\n  LogLevel: WARN\nService:\n  Host: 127.0.0.1\n  Port: {port}\n  ServerBindAddr: 127.0.0.1\n  RequestTimeout: 5s\nClients:\n  core-metadata:\n    Protocol: http\n    Host: 127.0.0.1\n    Port: {metadata_port}\nMessageBus:\n  Type: mqtt\n  Protocol: tcp\n  Host: 127.0.0.1\n  Port: {}\n  Optional:\n    ClientId: device-modbus-{tag}\nDevice:\n  ProfilesDir: {}\n  DevicesDir: {}\n",
+            "Writable:\n  LogLevel: WARN\nService:\n  Host: 127.0.0.1\n  Port: {port}\n  ServerBindAddr: 127.0.0.1\n  RequestTimeout: 30s\nClients:\n  core-metadata:\n    Protocol: http\n    Host: 127.0.0.1\n    Port: {metadata_port}\nMessageBus:\n  Type: mqtt\n  Protocol: tcp\n  Host: 127.0.0.1\n  Port: {}\n  Optional:\n    ClientId: device-modbus-{tag}\nDevice:\n  ProfilesDir: {}\n  DevicesDir: {}\n",
             self.broker_port,
             pdir.display(),
             ddir.display()
@@ -447,6 +463,9 @@ fn throughput(bench: &Bench, args: &Args) -> anyhow::Result<()> {
     let cpu0 = cpu_ticks(pid).context("device-modbus gone")?;
     let core_cpu0 = cpu_ticks(core.pid()).unwrap_or(0);
     let sim_cpu0 = cpu_ticks(sim_pid).unwrap_or(0);
+    let mq_cpu0 = cpu_ticks(bench._mosquitto.pid()).unwrap_or(0);
+    let me_cpu0 = cpu_ticks(std::process::id()).unwrap_or(0);
+    let busy0 = machine_ticks();
     let req0 = sim_requests.lock().map(|g| *g).unwrap_or(0);
     let t0 = Instant::now();
     let mut rss = Vec::new();
@@ -461,6 +480,9 @@ fn throughput(bench: &Bench, args: &Args) -> anyhow::Result<()> {
     let cpu1 = cpu_ticks(pid).context("device-modbus gone")?;
     let core_cpu1 = cpu_ticks(core.pid()).unwrap_or(0);
     let sim_cpu1 = cpu_ticks(sim_pid).unwrap_or(0);
+    let mq_cpu1 = cpu_ticks(bench._mosquitto.pid()).unwrap_or(0);
+    let me_cpu1 = cpu_ticks(std::process::id()).unwrap_or(0);
+    let busy1 = machine_ticks();
     let req1 = sim_requests.lock().map(|g| *g).unwrap_or(0);
     let (ev1, rd1, bad1) = snapshot()?;
     let hwm = status_kb(pid, "VmHWM:").unwrap_or(0);
@@ -513,6 +535,15 @@ fn throughput(bench: &Bench, args: &Args) -> anyhow::Result<()> {
         core_med as f64 / 1024.0
     );
     println!("modbus-sim CPU            {sim_cpu_pct:.1} %");
+    let pct = |a: u64, b: u64| b.saturating_sub(a) as f64 / clk_tck() / elapsed * 100.0;
+    println!("mosquitto CPU             {:.1} %", pct(mq_cpu0, mq_cpu1));
+    println!("bench-modbus (subscriber) {:.1} %", pct(me_cpu0, me_cpu1));
+    let machine = if busy1.1 > busy0.1 {
+        100.0 * (busy1.0 - busy0.0) as f64 / (busy1.1 - busy0.1) as f64
+    } else {
+        0.0
+    };
+    println!("machine busy              {machine:.1} % of all cores");
     println!("load average              {load_start} -> {load_end}");
     drop(ds);
     drop(core);
