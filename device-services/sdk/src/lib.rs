@@ -9,8 +9,8 @@
 //! Modules: [`driver`] (the trait and what drivers exchange with the SDK), [`value`]
 //! ([`CommandValue`]/[`Value`], PUT parameter parsing), [`transform`] (mask/shift/base/scale/offset),
 //! [`config`] (the `Device`/`Driver` sections and [`DeviceServiceConfig`]), [`service`] (start-up
-//! and shutdown), [`rest`] (axum router), [`bus`]/[`edgexbus`] (message-bus port over
-//! edgex-messaging), [`metadata`] (core-metadata client), [`provision`] (definition files),
+//! and shutdown), [`rest`] (axum router), [`bus`] (payload decoding over
+//! edgex-messaging, whose `Bus`, `MessageEnvelope` and `Topics` the runtime uses directly), [`metadata`] (core-metadata client), [`provision`] (definition files),
 //! [`bootstrap`] (flags, config loading, core-keeper registration, signals).
 
 mod autoevent;
@@ -19,7 +19,6 @@ pub mod bus;
 pub mod config;
 mod discovery;
 pub mod driver;
-pub mod edgexbus;
 mod gofmt;
 mod messaging;
 pub mod metadata;

@@ -9,15 +9,14 @@ use edgex_contracts::{
     system_event::{actions, types},
 };
 use edgex_messaging::envelope::CONTENT_TYPE_CBOR;
-use edgex_messaging::{CommandMethod, MessageEnvelope, PayloadEncoding};
-use tokio::sync::mpsc;
+use edgex_messaging::{CommandMethod, MessageEnvelope, PayloadEncoding, Subscription};
 
-use crate::bus::{Delivery, payload_json};
+use crate::bus::payload_json;
 use crate::sdk::{GetOptions, Sdk, event_envelope_bytes_cbor};
 
 impl Sdk {
     /// Serves command requests until the subscription ends.
-    pub(crate) async fn serve_commands(self: Arc<Self>, mut rx: mpsc::Receiver<Delivery>) {
+    pub(crate) async fn serve_commands(self: Arc<Self>, mut rx: Subscription) {
         while let Some((topic, env)) = rx.recv().await {
             let sdk = Arc::clone(&self);
             tokio::spawn(async move { sdk.handle_command(&topic, env).await });
@@ -97,7 +96,7 @@ impl Sdk {
     }
 
     /// Serves device validation requests from core-metadata.
-    pub(crate) async fn serve_validation(self: Arc<Self>, mut rx: mpsc::Receiver<Delivery>) {
+    pub(crate) async fn serve_validation(self: Arc<Self>, mut rx: Subscription) {
         while let Some((_, env)) = rx.recv().await {
             let sdk = Arc::clone(&self);
             tokio::spawn(async move {
@@ -128,7 +127,7 @@ impl Sdk {
     }
 
     /// Applies core-metadata system events in arrival order.
-    pub(crate) async fn serve_system_events(self: Arc<Self>, mut rx: mpsc::Receiver<Delivery>) {
+    pub(crate) async fn serve_system_events(self: Arc<Self>, mut rx: Subscription) {
         while let Some((topic, env)) = rx.recv().await {
             let ev = match payload_json(&env)
                 .and_then(|v| serde_json::from_value::<SystemEvent>(v).map_err(|e| e.to_string()))

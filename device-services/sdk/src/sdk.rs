@@ -13,7 +13,6 @@ use edgex_contracts::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::Bus;
 use crate::config::DeviceServiceConfig;
 use crate::driver::{CommandRequest, DynDriver};
 use crate::gofmt;
@@ -22,7 +21,7 @@ use crate::metrics::Metrics;
 use crate::transform::{self, TransformError, TransformParams};
 use crate::value::{self, CommandValue, Value};
 use edgex_messaging::envelope::CONTENT_TYPE_CBOR;
-use edgex_messaging::{MessageEnvelope, PayloadEncoding, Topics};
+use edgex_messaging::{Bus, MessageEnvelope, PayloadEncoding, Topics};
 
 /// Query attribute carrying non-reserved query parameters to the driver.
 pub const URL_RAW_QUERY: &str = "urlRawQuery";
@@ -168,7 +167,7 @@ pub(crate) struct Sdk {
     pub(crate) driver: Arc<dyn DynDriver>,
     pub(crate) cache: Cache,
     pub(crate) service_admin: RwLock<AdminState>,
-    pub(crate) bus: Option<Arc<dyn Bus>>,
+    pub(crate) bus: Option<Bus>,
     pub(crate) topics: Topics,
     pub(crate) metadata: MetadataClient,
     pub(crate) metrics: Metrics,
@@ -199,7 +198,7 @@ impl Sdk {
         config: DeviceServiceConfig,
         service_name: String,
         driver: Arc<dyn DynDriver>,
-        bus: Option<Arc<dyn Bus>>,
+        bus: Option<Bus>,
         metadata: MetadataClient,
         shutdown: CancellationToken,
     ) -> Self {

@@ -8,14 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use edgex_contracts::{AdminState, DeviceService, UpdateDeviceService};
+use edgex_messaging::Bus;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::Bus;
 use crate::config::DeviceServiceConfig;
 use crate::driver::{AsyncValues, DriverContext, DynDriver, ProtocolDriver};
-use crate::edgexbus::MessagingBus;
 use crate::metadata::MetadataClient;
 use crate::rest::{ApiState, router};
 use crate::sdk::Sdk;
@@ -101,7 +100,7 @@ pub async fn start<D: ProtocolDriver>(
     let metadata = MetadataClient::new(&metadata_url, timeout);
 
     // 1. Message bus and subscriptions.
-    let bus: Option<Arc<dyn Bus>> = if config.message_bus.disabled {
+    let bus: Option<Bus> = if config.message_bus.disabled {
         None
     } else {
         let mut bus_config = config.message_bus.clone();
@@ -117,7 +116,7 @@ pub async fn start<D: ProtocolDriver>(
         )
         .await
         .map_err(|e| StartupError::Bus(e.to_string()))?;
-        Some(MessagingBus::shared(b))
+        Some(b)
     };
     let result = start_with_bus(
         identity,
@@ -144,7 +143,7 @@ async fn start_with_bus(
     shutdown: CancellationToken,
     metadata: MetadataClient,
     metadata_url: String,
-    bus: Option<Arc<dyn Bus>>,
+    bus: Option<Bus>,
 ) -> Result<RunningService, StartupError> {
     let sdk = Arc::new(Sdk::new(
         config.clone(),
@@ -156,21 +155,25 @@ async fn start_with_bus(
     ));
     if let Some(bus) = &bus {
         let cmds = bus
-            .subscribe(&sdk.topics.command_request_filter(&sdk.service_name))
+            .subscribe(&[&sdk.topics.command_request_filter(&sdk.service_name)])
             .await
-            .map_err(StartupError::Bus)?;
+            .map_err(|e| StartupError::Bus(e.to_string()))?;
         // Own device/profile/watcher/service events, then profile deletions.
         let mut system_events = Vec::with_capacity(2);
         for filter in sdk
             .topics
             .device_service_system_event_filters(&sdk.service_name)
         {
-            system_events.push(bus.subscribe(&filter).await.map_err(StartupError::Bus)?);
+            system_events.push(
+                bus.subscribe(&[&filter])
+                    .await
+                    .map_err(|e| StartupError::Bus(e.to_string()))?,
+            );
         }
         let validation = bus
-            .subscribe(&sdk.topics.device_validation(&sdk.service_name))
+            .subscribe(&[&sdk.topics.device_validation(&sdk.service_name)])
             .await
-            .map_err(StartupError::Bus)?;
+            .map_err(|e| StartupError::Bus(e.to_string()))?;
         tokio::spawn(Arc::clone(&sdk).serve_commands(cmds));
         for events in system_events {
             tokio::spawn(Arc::clone(&sdk).serve_system_events(events));

@@ -77,7 +77,7 @@ async fn system_event_for_a_new_device_makes_it_known_and_its_autoevents_publish
         .publish_system_event("device", "delete", SERVICE, "Simple-Device", &d)
         .await;
     h.wait_for_status("Auto01", "Switch", 404).await;
-    while events.try_recv().is_ok() {}
+    while events.try_recv().is_some() {}
     assert!(
         tokio::time::timeout(Duration::from_millis(600), events.recv())
             .await

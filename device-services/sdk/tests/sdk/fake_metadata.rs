@@ -16,8 +16,7 @@ use edgex_contracts::{
     DeviceProfileRequest, DeviceService, ProvisionWatcher, SystemEvent, UpdateDeviceRequest,
     UpdateDeviceServiceRequest,
 };
-use edgex_device_sdk::bus::Bus;
-use edgex_messaging::MessageEnvelope;
+use edgex_messaging::{Bus, MessageEnvelope};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -34,7 +33,7 @@ pub(crate) struct Store {
 #[derive(Clone)]
 pub(crate) struct FakeMetadata {
     pub(crate) store: Arc<Mutex<Store>>,
-    bus: Arc<dyn Bus>,
+    bus: Bus,
     pub(crate) addr: SocketAddr,
 }
 
@@ -67,7 +66,7 @@ fn multi(items: Vec<serde_json::Value>) -> Response {
 }
 
 impl FakeMetadata {
-    pub(crate) async fn start(bus: Arc<dyn Bus>, shutdown: CancellationToken) -> Self {
+    pub(crate) async fn start(bus: Bus, shutdown: CancellationToken) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let fake = FakeMetadata {

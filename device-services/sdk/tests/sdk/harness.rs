@@ -4,14 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use edgex_bootstrap::ClientInfo;
-use edgex_device_sdk::bus::{Bus, Delivery};
-use edgex_device_sdk::edgexbus::MessagingBus;
 use edgex_device_sdk::{
     CancellationToken, DeviceServiceConfig, MessageBusConfig, ServiceIdentity, start,
 };
-use edgex_messaging::MessageEnvelope;
+use edgex_messaging::{Bus, MessageEnvelope, Subscription};
 use edgex_test_support::Mosquitto;
-use tokio::sync::mpsc;
 
 use super::fake_metadata::FakeMetadata;
 use super::virtual_driver::VirtualDriver;
@@ -30,7 +27,7 @@ pub(crate) struct Harness {
     pub(crate) http: reqwest::Client,
     pub(crate) fake: FakeMetadata,
     pub(crate) driver: Arc<VirtualDriver>,
-    pub(crate) client: Arc<dyn Bus>,
+    pub(crate) client: Bus,
     pub(crate) shutdown: CancellationToken,
     _dirs: tempfile::TempDir,
     // Dropped last: the broker outlives every client.
@@ -59,17 +56,15 @@ pub(crate) fn bus_info(broker: &Mosquitto) -> MessageBusConfig {
     }
 }
 
-async fn bus_client(info: &MessageBusConfig, name: &str) -> Arc<dyn Bus> {
+async fn bus_client(info: &MessageBusConfig, name: &str) -> Bus {
     let mut info = info.clone();
     info.optional.insert(
         "ClientId".into(),
         format!("{name}-{}", uuid::Uuid::new_v4()),
     );
-    MessagingBus::shared(
-        edgex_messaging::connect(&info, None, edgex_messaging::BusOptions::default())
-            .await
-            .unwrap(),
-    )
+    edgex_messaging::connect(&info, None, edgex_messaging::BusOptions::default())
+        .await
+        .unwrap()
 }
 
 impl Harness {
@@ -132,8 +127,8 @@ impl Harness {
         }
     }
 
-    pub(crate) async fn subscribe(&self, filter: &str) -> mpsc::Receiver<Delivery> {
-        self.client.subscribe(filter).await.unwrap()
+    pub(crate) async fn subscribe(&self, filter: &str) -> Subscription {
+        self.client.subscribe(&[filter]).await.unwrap()
     }
 
     pub(crate) async fn publish(&self, topic: &str, env: &MessageEnvelope) {
@@ -159,7 +154,7 @@ impl Harness {
 }
 
 /// Receives one delivery or panics after `secs` seconds.
-pub(crate) async fn recv(rx: &mut mpsc::Receiver<Delivery>, secs: u64) -> Delivery {
+pub(crate) async fn recv(rx: &mut Subscription, secs: u64) -> (String, MessageEnvelope) {
     tokio::time::timeout(
         edgex_test_support::scaled(Duration::from_secs(secs)),
         rx.recv(),
