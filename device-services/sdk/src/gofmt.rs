@@ -4,6 +4,8 @@
 //! (`26.5`, `1e+06`), so those comparisons must use exactly that rendering. Reading text
 //! (`2.55e+01`) and Go value parsing belong to `edgex_contracts::value`.
 
+use edgex_contracts::ContractVersion;
+
 use crate::Value;
 
 /// Go `%v` of a float: `strconv.FormatFloat(v, 'g', -1, bits)` with the shortest digits.
@@ -67,39 +69,30 @@ pub(crate) fn format_float_v(v: f64, bits32: bool) -> String {
 }
 
 /// Go `%v` text of a value: the key format of resource-operation `mappings` and of `assertion`.
+///
+/// Bools, strings, integers and objects read as their EdgeX text; floats use `%v`'s shortest
+/// `g` form and lists (Binary included) are space-separated.
 pub(crate) fn go_text(value: &Value) -> String {
     fn list<T>(items: &[T], f: impl Fn(&T) -> String) -> String {
         let parts: Vec<String> = items.iter().map(f).collect();
         format!("[{}]", parts.join(" "))
     }
     match value {
-        Value::Bool(v) => v.to_string(),
-        Value::String(v) => v.clone(),
-        Value::Uint8(v) => v.to_string(),
-        Value::Uint16(v) => v.to_string(),
-        Value::Uint32(v) => v.to_string(),
-        Value::Uint64(v) => v.to_string(),
-        Value::Int8(v) => v.to_string(),
-        Value::Int16(v) => v.to_string(),
-        Value::Int32(v) => v.to_string(),
-        Value::Int64(v) => v.to_string(),
         Value::Float32(v) => format_float_v(f64::from(*v), true),
         Value::Float64(v) => format_float_v(*v, false),
-        Value::Binary(v) => list(v, |b| b.to_string()),
-        Value::Object(v) => v.to_string(),
-        Value::BoolArray(v) => list(v, |b| b.to_string()),
+        Value::Binary(v) | Value::Uint8Array(v) => list(v, u8::to_string),
+        Value::BoolArray(v) => list(v, bool::to_string),
         Value::StringArray(v) => list(v, Clone::clone),
-        Value::Uint8Array(v) => list(v, |b| b.to_string()),
-        Value::Uint16Array(v) => list(v, |b| b.to_string()),
-        Value::Uint32Array(v) => list(v, |b| b.to_string()),
-        Value::Uint64Array(v) => list(v, |b| b.to_string()),
-        Value::Int8Array(v) => list(v, |b| b.to_string()),
-        Value::Int16Array(v) => list(v, |b| b.to_string()),
-        Value::Int32Array(v) => list(v, |b| b.to_string()),
-        Value::Int64Array(v) => list(v, |b| b.to_string()),
+        Value::Uint16Array(v) => list(v, u16::to_string),
+        Value::Uint32Array(v) => list(v, u32::to_string),
+        Value::Uint64Array(v) => list(v, u64::to_string),
+        Value::Int8Array(v) => list(v, i8::to_string),
+        Value::Int16Array(v) => list(v, i16::to_string),
+        Value::Int32Array(v) => list(v, i32::to_string),
+        Value::Int64Array(v) => list(v, i64::to_string),
         Value::Float32Array(v) => list(v, |b| format_float_v(f64::from(*b), true)),
         Value::Float64Array(v) => list(v, |b| format_float_v(*b, false)),
-        Value::ObjectArray(v) => serde_json::Value::Array(v.clone()).to_string(),
+        other => other.to_edgex_string(ContractVersion::V4),
     }
 }
 
@@ -120,5 +113,22 @@ mod tests {
         assert_eq!(format_float_v(1.12, true), "1.12");
         assert_eq!(format_float_v(100.0, false), "100");
         assert_eq!(format_float_v(f64::NAN, false), "NaN");
+    }
+
+    #[test]
+    fn values_render_like_go_percent_v() {
+        assert_eq!(go_text(&Value::Bool(true)), "true");
+        assert_eq!(go_text(&Value::Int16(-3)), "-3");
+        assert_eq!(go_text(&Value::String("on".into())), "on");
+        assert_eq!(go_text(&Value::Float32(26.5)), "26.5");
+        assert_eq!(go_text(&Value::Uint8Array(vec![1, 2])), "[1 2]");
+        assert_eq!(
+            go_text(&Value::StringArray(vec!["a".into(), "b".into()])),
+            "[a b]"
+        );
+        assert_eq!(
+            go_text(&Value::Object(serde_json::json!({"a": 1}))),
+            r#"{"a":1}"#
+        );
     }
 }
