@@ -9,13 +9,13 @@
 //! Modules: [`driver`] (the trait and what drivers exchange with the SDK), [`value`]
 //! ([`CommandValue`]/[`Value`], PUT parameter parsing), [`transform`] (mask/shift/base/scale/offset),
 //! [`config`] (the `Device`/`Driver` sections and [`DeviceServiceConfig`]), [`service`] (start-up
-//! and shutdown), [`rest`] (axum router), [`bus`] (payload decoding over
-//! edgex-messaging, whose `Bus`, `MessageEnvelope` and `Topics` the runtime uses directly), [`metadata`] (core-metadata client), [`provision`] (definition files),
-//! [`bootstrap`] (flags, config loading, core-keeper registration, signals).
+//! and shutdown), [`rest`] (axum router), [`metadata`] (core-metadata client), [`provision`]
+//! (definition files), [`bootstrap`] (flags, config loading, core-keeper registration, signals).
+//! The message bus is edgex-messaging's (`Bus`, `MessageEnvelope`, `Topics`), used directly;
+//! values, durations and event encoding are edgex-contracts'.
 
 mod autoevent;
 pub mod bootstrap;
-pub mod bus;
 pub mod config;
 mod discovery;
 pub mod driver;

@@ -8,11 +8,19 @@ use edgex_contracts::{
     SystemEvent,
     system_event::{actions, types},
 };
-use edgex_messaging::envelope::CONTENT_TYPE_CBOR;
 use edgex_messaging::{CommandMethod, MessageEnvelope, PayloadEncoding, Subscription};
 
-use crate::bus::payload_json;
-use crate::sdk::{GetOptions, Sdk, event_envelope_bytes_cbor};
+use crate::sdk::{GetOptions, Sdk, event_body_envelope};
+
+/// The payload of a received envelope as `T`, JSON or CBOR by content type; empty reads as `null`.
+fn decode<T: serde::de::DeserializeOwned>(envelope: &MessageEnvelope) -> Result<T, String> {
+    let bytes: &[u8] = if envelope.payload.is_empty() {
+        b"null"
+    } else {
+        &envelope.payload
+    };
+    edgex_contracts::codec::decode_body(bytes, &envelope.content_type).map_err(|e| e.to_string())
+}
 
 impl Sdk {
     /// Serves command requests until the subscription ends.
@@ -78,15 +86,10 @@ impl Sdk {
                     return Ok(MessageEnvelope::empty());
                 };
                 let resp = EventResponse::new(req.request_id.clone(), event);
-                if resp.event.has_binary_reading() {
-                    let bytes = event_envelope_bytes_cbor(&resp)?;
-                    Ok(MessageEnvelope::new(bytes, CONTENT_TYPE_CBOR))
-                } else {
-                    MessageEnvelope::from_value(&resp).map_err(|e| e.to_string())
-                }
+                event_body_envelope(&resp, &resp.event)
             }
             CommandMethod::Set => {
-                let settings = payload_json(req)?;
+                let settings: serde_json::Value = decode(req)?;
                 self.set_command(&device, &command, &settings, &opts.raw_query)
                     .await
                     .map_err(|e| e.message)?;
@@ -101,10 +104,9 @@ impl Sdk {
             let sdk = Arc::clone(&self);
             tokio::spawn(async move {
                 let Some(bus) = sdk.bus.clone() else { return };
-                let result = match payload_json(&env).and_then(|v| {
-                    serde_json::from_value::<AddDeviceRequest>(v)
-                        .map_err(|e| format!("invalid AddDeviceRequest: {e}"))
-                }) {
+                let result = match decode::<AddDeviceRequest>(&env)
+                    .map_err(|e| format!("invalid AddDeviceRequest: {e}"))
+                {
                     Ok(req) => sdk
                         .driver
                         .validate_device(&req.device)
@@ -129,9 +131,7 @@ impl Sdk {
     /// Applies core-metadata system events in arrival order.
     pub(crate) async fn serve_system_events(self: Arc<Self>, mut rx: Subscription) {
         while let Some((topic, env)) = rx.recv().await {
-            let ev = match payload_json(&env)
-                .and_then(|v| serde_json::from_value::<SystemEvent>(v).map_err(|e| e.to_string()))
-            {
+            let ev = match decode::<SystemEvent>(&env) {
                 Ok(ev) => ev,
                 Err(e) => {
                     tracing::warn!(%topic, error = %e, "ignoring malformed system event");

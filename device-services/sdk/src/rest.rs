@@ -314,12 +314,14 @@ async fn get_command(
     };
     let resp = EventResponse::new("", event);
     if resp.event.has_binary_reading() {
-        let mut buf = Vec::new();
-        ciborium::into_writer(&resp, &mut buf)
+        let buf = edgex_contracts::codec::to_cbor(&resp)
             .map_err(|e| EdgeXError::server(format!("failed to encode event as CBOR: {e}")))?;
         return Ok((
             StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/cbor")],
+            [(
+                header::CONTENT_TYPE,
+                edgex_contracts::codec::CONTENT_TYPE_CBOR,
+            )],
             buf,
         )
             .into_response());

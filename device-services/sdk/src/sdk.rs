@@ -20,7 +20,6 @@ use crate::metadata::MetadataClient;
 use crate::metrics::Metrics;
 use crate::transform::{self, TransformError, TransformParams};
 use crate::value::{self, CommandValue, Value};
-use edgex_messaging::envelope::CONTENT_TYPE_CBOR;
 use edgex_messaging::{Bus, MessageEnvelope, PayloadEncoding, Topics};
 
 /// Query attribute carrying non-reserved query parameters to the driver.
@@ -938,23 +937,20 @@ pub(crate) fn params(r: &DeviceResource) -> TransformParams {
     }
 }
 
-/// CBOR encoding of any DTO.
-pub(crate) fn event_envelope_bytes_cbor<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, String> {
-    let mut buf = Vec::new();
-    ciborium::into_writer(v, &mut buf).map_err(|e| e.to_string())?;
-    Ok(buf)
+/// The envelope of an event body (`AddEventRequest`, `EventResponse`) for `event`: JSON, or CBOR
+/// when a reading is Binary (the `edgex_contracts::codec` rule; the SDK does not offer all-CBOR).
+pub(crate) fn event_body_envelope<T: serde::Serialize>(
+    body: &T,
+    event: &Event,
+) -> Result<MessageEnvelope, String> {
+    let (bytes, content_type) =
+        edgex_contracts::codec::encode_event_body(body, event, false).map_err(|e| e.to_string())?;
+    Ok(MessageEnvelope::new(bytes, content_type))
 }
 
-/// The envelope of an event: an AddEventRequest as embedded JSON, or CBOR for binary readings.
+/// The envelope of an event: an `AddEventRequest` (see [`event_body_envelope`]).
 pub(crate) fn event_envelope(event: &Event) -> Result<MessageEnvelope, String> {
-    let req = edgex_contracts::AddEventRequest::new(event.clone());
-    if event.has_binary_reading() {
-        let mut buf = Vec::new();
-        ciborium::into_writer(&req, &mut buf).map_err(|e| e.to_string())?;
-        Ok(MessageEnvelope::new(buf, CONTENT_TYPE_CBOR))
-    } else {
-        MessageEnvelope::from_value(&req).map_err(|e| e.to_string())
-    }
+    event_body_envelope(&edgex_contracts::AddEventRequest::new(event.clone()), event)
 }
 
 #[cfg(test)]

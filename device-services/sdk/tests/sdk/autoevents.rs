@@ -1,8 +1,8 @@
 use std::time::Duration;
 
+use edgex_contracts::codec::decode_body;
 use edgex_contracts::{AddEventRequest, AutoEvent, Device, OperatingState};
 use edgex_device_sdk::Value;
-use edgex_device_sdk::bus::payload_json;
 use serde_json::json;
 
 use super::harness::{Harness, SERVICE, recv};
@@ -61,7 +61,7 @@ async fn system_event_for_a_new_device_makes_it_known_and_its_autoevents_publish
             topic,
             format!("edgex/events/device/{SERVICE}/Simple-Device/Auto01/Switch")
         );
-        let add: AddEventRequest = serde_json::from_value(payload_json(&env).unwrap()).unwrap();
+        let add: AddEventRequest = decode_body(&env.payload, &env.content_type).unwrap();
         assert_eq!(add.event.source_name, "Switch");
         assert_eq!(add.event.readings[0].resource_name, "SwitchButton");
         origins.push(add.event.origin);
@@ -98,7 +98,7 @@ async fn on_change_autoevents_publish_only_when_the_value_changes() {
         .await;
     h.wait_for_status("Change01", "Xrotation", 200).await;
     let (_, first) = recv(&mut events, 5).await;
-    let add: AddEventRequest = serde_json::from_value(payload_json(&first).unwrap()).unwrap();
+    let add: AddEventRequest = decode_body(&first.payload, &first.content_type).unwrap();
     assert_eq!(add.event.readings[0].simple_value(), Some("0"));
     // Unchanged values publish nothing.
     assert!(
@@ -108,7 +108,7 @@ async fn on_change_autoevents_publish_only_when_the_value_changes() {
     );
     h.driver.set("Change01", "Xrotation", Value::Int32(42));
     let (_, next) = recv(&mut events, 5).await;
-    let add: AddEventRequest = serde_json::from_value(payload_json(&next).unwrap()).unwrap();
+    let add: AddEventRequest = decode_body(&next.payload, &next.content_type).unwrap();
     assert_eq!(add.event.readings[0].simple_value(), Some("42"));
 }
 

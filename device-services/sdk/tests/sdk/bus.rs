@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
+use edgex_contracts::codec::decode_body;
 use edgex_contracts::{AddDeviceRequest, Device, EventResponse};
-use edgex_device_sdk::bus::payload_json;
 use edgex_messaging::MessageEnvelope;
 use serde_json::json;
 
@@ -51,7 +51,7 @@ async fn bus_get_and_set_commands_reply_on_the_response_topic() {
     let (_, reply) = recv(&mut replies, 5).await;
     assert_eq!(reply.request_id, get.request_id);
     assert_eq!(reply.error_code, 0);
-    let resp: EventResponse = serde_json::from_value(payload_json(&reply).unwrap()).unwrap();
+    let resp: EventResponse = decode_body(&reply.payload, &reply.content_type).unwrap();
     assert_eq!(resp.request_id, get.request_id);
     assert_eq!(resp.event.readings[0].simple_value(), Some("true"));
 
@@ -125,7 +125,7 @@ async fn put_publishes_the_written_values_as_an_event() {
     assert_eq!(r.status(), 200);
     let (_, env) = recv(&mut events, 5).await;
     let add: edgex_contracts::AddEventRequest =
-        serde_json::from_value(payload_json(&env).unwrap()).unwrap();
+        decode_body(&env.payload, &env.content_type).unwrap();
     assert_eq!(add.event.readings[0].simple_value(), Some("false"));
 }
 
@@ -143,7 +143,7 @@ async fn enabled_telemetry_is_published_on_the_telemetry_topic() {
     let mut metrics = h.subscribe(&format!("edgex/telemetry/{SERVICE}/#")).await;
     let (topic, env) = recv(&mut metrics, 5).await;
     assert_eq!(topic, format!("edgex/telemetry/{SERVICE}/EventsSent"));
-    let m: edgex_contracts::Metric = serde_json::from_value(payload_json(&env).unwrap()).unwrap();
+    let m: edgex_contracts::Metric = decode_body(&env.payload, &env.content_type).unwrap();
     assert_eq!(m.fields[0].name, "counter-count");
     assert!(
         m.tags
@@ -181,7 +181,7 @@ async fn async_readings_from_the_driver_are_published_as_events() {
     let (topic, env) = recv(&mut events, 5).await;
     assert!(topic.ends_with("/Simple-Device01/Xrotation"), "{topic}");
     let add: edgex_contracts::AddEventRequest =
-        serde_json::from_value(payload_json(&env).unwrap()).unwrap();
+        decode_body(&env.payload, &env.content_type).unwrap();
     assert_eq!(add.event.readings[0].simple_value(), Some("7"));
     assert_eq!(add.event.readings[0].units, "rpm");
 }
