@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use edgex_contracts::path::escape_segment;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -455,18 +456,6 @@ fn parse_body<T: serde::de::DeserializeOwned>(path: &str, body: &[u8]) -> Result
 /// Go client sends it.
 fn kv_path(key: &str) -> String {
     format!("/api/v3/kvs/key/{}", escape_segment(key))
-}
-
-fn escape_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// Flattens a tree into `(path, string value)` pairs: one per scalar leaf, lists as `<key>/<index>`.

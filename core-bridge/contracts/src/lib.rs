@@ -12,6 +12,7 @@
 //! * [`codec`]: JSON/CBOR encoding of event bodies and the CBOR selection rule.
 //! * [`validate`]: contract checks for profiles, devices and provision watchers.
 //! * [`files`]: loading profile, device and provision watcher files with precise errors.
+//! * [`path`]: percent-encoding of names in REST paths and query strings.
 //!
 //! Both EdgeX 3.x and 4.x speak API version [`API_VERSION`] (`"v3"`); where their wire forms differ the
 //! caller picks a [`ContractVersion`].
@@ -23,6 +24,7 @@ pub mod dtos;
 pub mod duration;
 pub mod error;
 pub mod files;
+pub mod path;
 pub mod validate;
 pub mod value;
 

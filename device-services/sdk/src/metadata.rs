@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use edgex_contracts::path::escape_segment;
 use edgex_contracts::{
     AddDeviceRequest, AddDeviceServiceRequest, AddProvisionWatcherRequest, BaseResponse, Device,
     DeviceProfile, DeviceProfileRequest, DeviceService, OperatingState, ProvisionWatcher,
@@ -166,7 +167,7 @@ impl MetadataClient {
         Ok(self
             .get_opt::<ServiceResp>(
                 "get device service",
-                &format!("/deviceservice/name/{}", seg(name)),
+                &format!("/deviceservice/name/{}", escape_segment(name)),
             )
             .await?
             .map(|r| r.service))
@@ -206,7 +207,10 @@ impl MetadataClient {
 
     /// `GET /device/service/name/{name}?offset=0&limit=-1`.
     pub async fn devices_of_service(&self, name: &str) -> Result<Vec<Device>, MetadataError> {
-        let path = format!("/device/service/name/{}?offset=0&limit=-1", seg(name));
+        let path = format!(
+            "/device/service/name/{}?offset=0&limit=-1",
+            escape_segment(name)
+        );
         Ok(self
             .get_opt::<DevicesResp>("get devices of service", &path)
             .await?
@@ -219,7 +223,7 @@ impl MetadataClient {
         Ok(self
             .get_opt::<ProfileResp>(
                 "get device profile",
-                &format!("/deviceprofile/name/{}", seg(name)),
+                &format!("/deviceprofile/name/{}", escape_segment(name)),
             )
             .await?
             .map(|r| r.profile))
@@ -232,7 +236,10 @@ impl MetadataClient {
             device: Device,
         }
         Ok(self
-            .get_opt::<R>("get device", &format!("/device/name/{}", seg(name)))
+            .get_opt::<R>(
+                "get device",
+                &format!("/device/name/{}", escape_segment(name)),
+            )
             .await?
             .map(|r| r.device))
     }
@@ -244,7 +251,7 @@ impl MetadataClient {
     ) -> Result<Vec<ProvisionWatcher>, MetadataError> {
         let path = format!(
             "/provisionwatcher/service/name/{}?offset=0&limit=-1",
-            seg(name)
+            escape_segment(name)
         );
         Ok(self
             .get_opt::<WatchersResp>("get provision watchers", &path)
@@ -258,7 +265,7 @@ impl MetadataClient {
         Ok(self
             .get_opt::<WatcherResp>(
                 "get provision watcher",
-                &format!("/provisionwatcher/name/{}", seg(name)),
+                &format!("/provisionwatcher/name/{}", escape_segment(name)),
             )
             .await?
             .map(|r| r.provision_watcher))
@@ -360,17 +367,4 @@ fn first_ok(what: &str, items: Vec<ItemStatus>) -> Result<String, MetadataError>
             message: "empty multi-status answer".into(),
         }),
     }
-}
-
-/// Escapes one URL path segment.
-fn seg(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

@@ -7,10 +7,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use edgex_contracts::path::escape_segment;
 use edgex_contracts::{
     AdminState, AnyMap, Device, DeviceProfile, DeviceResource, EdgeXError, Event, OperatingState,
     ProvisionWatcher, ReadWrite, Reading,
 };
+use edgex_messaging::{Bus, MessageEnvelope, PayloadEncoding, Topics};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::DeviceServiceConfig;
@@ -20,7 +22,6 @@ use crate::metadata::MetadataClient;
 use crate::metrics::Metrics;
 use crate::transform::{self, TransformError, TransformParams};
 use crate::value::{self, CommandValue, Value};
-use edgex_messaging::{Bus, MessageEnvelope, PayloadEncoding, Topics};
 
 /// Query attribute carrying non-reserved query parameters to the driver.
 pub const URL_RAW_QUERY: &str = "urlRawQuery";
@@ -71,24 +72,12 @@ impl GetOptions {
                 "ds-returnevent" => o.return_event = flag(k, v)?,
                 "ds-regexcmd" => o.regex = flag(k, v)?,
                 k if k.starts_with("ds-") => {}
-                _ => raw.push(format!("{}={}", encode_query(k), encode_query(v))),
+                _ => raw.push(format!("{}={}", escape_segment(k), escape_segment(v))),
             }
         }
         o.raw_query = raw.join("&");
         Ok(o)
     }
-}
-
-fn encode_query(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Strictly increasing nanosecond clock for event origins.
