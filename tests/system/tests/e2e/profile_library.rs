@@ -219,3 +219,48 @@ async fn every_library_profile_reads_back_its_simulator_map() {
     }
     assert!(reads > 50, "{reads} readings checked");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_test_profile_reads_mapped_and_scaled_values_from_the_example_map() {
+    let fixture =
+        repo_root().join("../shared/fixtures/edgex/profiles/modbus/modbus.test.device.profile.yml");
+    let text = std::fs::read_to_string(&fixture)
+        .unwrap_or_else(|e| panic!("read {}: {e}", fixture.display()));
+    let sim = start_sim("device-services/modbus/res/sim/example.yaml", 1).await;
+    let stack = Stack::start(
+        &[("modbus.test.device.profile.yml", text)],
+        vec![tcp_device(
+            "upstream-hvac",
+            "Test-Device-Modbus-Profile",
+            sim.addr().unwrap().port(),
+            "1s",
+            &[],
+        )],
+    )
+    .await;
+    let values = |b: &Value| -> Vec<String> {
+        b["event"]["readings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["value"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (s, b) = stack
+        .get(&stack.ds_url("/device/name/upstream-hvac/Switch"))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(values(&b), ["ON", "OFF"]);
+    let (s, b) = stack
+        .get(&stack.ds_url("/device/name/upstream-hvac/Values"))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    // Temperature: raw Int16 215, scale 0.1, in Go's shortest float text.
+    assert_eq!(values(&b), ["ON", "Auto", "Auto", "2.15e+01"]);
+    let (s, b) = stack
+        .get(&stack.ds_url("/device/name/upstream-hvac/RoomTemperature"))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let room: f64 = values(&b)[0].parse().unwrap();
+    assert!((18.0..=26.0).contains(&room), "room temperature {room}");
+}
