@@ -3,7 +3,9 @@
 //!
 //! Values are stored as JSON. Reads return them base64-encoded (strings as their text, other values as
 //! their JSON text) unless `plaintext=true`. On an empty store the common configuration is seeded under
-//! `edgex/v4/core-common-config-bootstrapper/`, with `IsCommonConfigReady=true`.
+//! `edgex/v4/core-common-config-bootstrapper/`, with `IsCommonConfigReady=true`, after the
+//! bootstrapper's section-prefixed environment overrides (`ALL_SERVICES_*`, `APP_SERVICES_*`,
+//! `DEVICE_SERVICES_*`) are applied by edgex-bootstrap's override code.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -15,6 +17,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use base64::Engine;
+use edgex_bootstrap::EnvVars;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -33,13 +36,16 @@ struct Keeper {
     config: Value,
 }
 
-/// Seed the common configuration when no key exists yet.
-pub fn seed_common_config(store: &Store) -> Result<usize, String> {
+/// Seed the common configuration when no key exists yet, with `env`'s section-prefixed overrides
+/// (e.g. `ALL_SERVICES_MESSAGEBUS_HOST`) applied the way `edgex_bootstrap::seed_common_config` does.
+/// Returns the number of keys written.
+pub fn seed_common_config(store: &Store, env: &EnvVars) -> Result<usize, String> {
     if !store.kv_is_empty().map_err(|e| e.to_string())? {
         return Ok(0);
     }
-    let doc: Value = serde_saphyr::from_str(COMMON_CONFIG)
+    let mut doc: Value = serde_saphyr::from_str(COMMON_CONFIG)
         .map_err(|e| format!("embedded common config: {e}"))?;
+    edgex_bootstrap::apply_overrides(&mut doc, None, env).map_err(|e| e.to_string())?;
     let mut items = Vec::new();
     flatten_as_text(COMMON_CONFIG_STEM, &doc, &mut items);
     items.push((
@@ -418,7 +424,7 @@ mod tests {
     #[test]
     fn common_config_is_seeded_once_with_ready_flag() {
         let s = Store::in_memory().unwrap();
-        let n = seed_common_config(&s).unwrap();
+        let n = seed_common_config(&s, &EnvVars::default()).unwrap();
         assert!(n > 50);
         let ready = s
             .kv_get(&format!("{COMMON_CONFIG_STEM}/IsCommonConfigReady"))
@@ -439,6 +445,68 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(host["value"], json!("localhost"));
-        assert_eq!(seed_common_config(&s).unwrap(), 0);
+        assert_eq!(seed_common_config(&s, &EnvVars::default()).unwrap(), 0);
+    }
+
+    fn seeded(s: &Store, key: &str) -> Value {
+        s.kv_get(&format!("{COMMON_CONFIG_STEM}/{key}"))
+            .unwrap()
+            .unwrap()["value"]
+            .clone()
+    }
+
+    #[test]
+    fn seed_applies_bootstrapper_section_overrides_from_the_environment() {
+        let s = Store::in_memory().unwrap();
+        let env = EnvVars::new(
+            [
+                ("ALL_SERVICES_MESSAGEBUS_HOST", "edgex-core-bridge"),
+                ("ALL_SERVICES_REGISTRY_HOST", "keeper-host"),
+                (
+                    "DEVICE_SERVICES_CLIENTS_CORE_METADATA_HOST",
+                    "md-for-devices",
+                ),
+                ("APP_SERVICES_CLIENTS_CORE_METADATA_HOST", "md-for-apps"),
+                ("ALL_SERVICES_MESSAGEBUS_PORT", "1884"),
+                // Not a key of the common configuration: ignored, never created.
+                ("ALL_SERVICES_NOSUCH_KEY", "x"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        );
+        assert!(seed_common_config(&s, &env).unwrap() > 50);
+        assert_eq!(
+            seeded(&s, "all-services/MessageBus/Host"),
+            json!("edgex-core-bridge")
+        );
+        assert_eq!(seeded(&s, "all-services/MessageBus/Port"), json!("1884"));
+        assert_eq!(
+            seeded(&s, "all-services/Registry/Host"),
+            json!("keeper-host")
+        );
+        assert_eq!(
+            seeded(&s, "device-services/Clients/core-metadata/Host"),
+            json!("md-for-devices")
+        );
+        assert_eq!(
+            seeded(&s, "app-services/Clients/core-metadata/Host"),
+            json!("md-for-apps")
+        );
+        assert!(
+            s.kv_get(&format!("{COMMON_CONFIG_STEM}/all-services/NoSuch/Key"))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn seed_rejects_an_override_of_the_wrong_type_and_writes_nothing() {
+        let s = Store::in_memory().unwrap();
+        let env = EnvVars::new([(
+            "ALL_SERVICES_MESSAGEBUS_PORT".to_owned(),
+            "not-a-port".to_owned(),
+        )]);
+        let err = seed_common_config(&s, &env).unwrap_err();
+        assert!(err.contains("ALL_SERVICES_MESSAGEBUS_PORT"), "{err}");
+        assert!(s.kv_is_empty().unwrap());
     }
 }

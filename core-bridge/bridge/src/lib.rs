@@ -113,8 +113,20 @@ async fn serve(
 }
 
 /// Start every core service described by `config`; everything stops when `shutdown` is cancelled.
+/// The common configuration is seeded without environment overrides (see [`run_with_env`]).
 pub async fn run(
     config: CoreBridgeConfig,
+    shutdown: CancellationToken,
+) -> Result<RunningCore, StartError> {
+    run_with_env(config, &edgex_bootstrap::EnvVars::default(), shutdown).await
+}
+
+/// [`run`], seeding the common configuration with `env`'s core-common-config-bootstrapper
+/// overrides (`ALL_SERVICES_*`, `APP_SERVICES_*`, `DEVICE_SERVICES_*`); `main` passes the process
+/// environment.
+pub async fn run_with_env(
+    config: CoreBridgeConfig,
+    env: &edgex_bootstrap::EnvVars,
     shutdown: CancellationToken,
 ) -> Result<RunningCore, StartError> {
     let store = if config.database.path.as_os_str() == config::MEMORY {
@@ -125,7 +137,7 @@ pub async fn run(
             .await
             .map_err(|e| StartError::Store(store::StoreError::Db(e.to_string())))??
     };
-    let seeded = keeper::seed_common_config(&store).map_err(StartError::Seed)?;
+    let seeded = keeper::seed_common_config(&store, env).map_err(StartError::Seed)?;
     if seeded > 0 {
         tracing::info!("seeded {seeded} common configuration keys");
     }
