@@ -1,6 +1,7 @@
 //! EdgeX-compatible service bootstrap shared by every service of the workspace: the common
 //! command-line flags, configuration loading (private file, common configuration, core-keeper),
-//! EdgeX environment overrides, the shared configuration sections, insecure secrets and tracing.
+//! EdgeX environment overrides, the shared configuration sections, insecure secrets, tracing and
+//! shutdown on SIGINT/SIGTERM.
 //!
 //! A service's `main`:
 //!
@@ -23,6 +24,7 @@ pub mod flags;
 pub mod keeper;
 pub mod loader;
 pub mod secrets;
+pub mod signals;
 pub mod telemetry;
 pub mod tree;
 mod weak;

@@ -19,6 +19,7 @@
 
 use std::sync::Arc;
 
+pub use edgex_bootstrap::signals::cancel_on_signals;
 use edgex_bootstrap::{CommonArgs, Loaded, ServiceType, telemetry};
 
 use crate::config::DeviceServiceConfig;
@@ -54,33 +55,6 @@ pub async fn load_config(
         DeviceServiceConfig::default(),
     )
     .await
-}
-
-/// Cancels `token` on SIGINT or SIGTERM.
-pub fn cancel_on_signals(token: CancellationToken) {
-    tokio::spawn(async move {
-        #[cfg(unix)]
-        {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                        let _ = tokio::signal::ctrl_c().await;
-                        token.cancel();
-                        return;
-                    }
-                };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutdown signal received");
-        token.cancel();
-    });
 }
 
 /// The whole life of a device service process: flags, config, registry, run, deregister.
