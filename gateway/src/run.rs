@@ -58,20 +58,10 @@ fn defaults_of(section: &str) -> anyhow::Result<Value> {
         "export-mainflux" => {
             serde_json::to_value(export_mainflux::config::ExportConfig::default())?
         }
-        key => {
-            let mut c = DeviceServiceConfig::default();
-            c.service.port = default_port(key);
-            serde_json::to_value(c)?
-        }
+        "device-modbus" => serde_json::to_value(device_modbus::driver::default_config())?,
+        "device-uart" => serde_json::to_value(device_uart::default_config())?,
+        _ => serde_json::to_value(device_gpio::default_config())?,
     })
-}
-
-fn default_port(service_key: &str) -> u16 {
-    match service_key {
-        "device-modbus" => device_modbus::driver::DEFAULT_PORT,
-        "device-uart" => device_uart::DEFAULT_PORT,
-        _ => device_gpio::DEFAULT_PORT,
-    }
 }
 
 impl GatewayConfig {

@@ -33,6 +33,13 @@ pub const SERVICE_KEY: &str = "device-modbus";
 /// Default `Service.Port`.
 pub const DEFAULT_PORT: u16 = 59901;
 
+/// The service's built-in configuration: the SDK defaults with `Service.Port` 59901.
+pub fn default_config() -> edgex_device_sdk::DeviceServiceConfig {
+    let mut config = edgex_device_sdk::DeviceServiceConfig::default();
+    config.service.port = DEFAULT_PORT;
+    config
+}
+
 /// The Modbus protocol driver. Cheap to clone; clones share connections.
 #[derive(Debug, Clone, Default)]
 pub struct ModbusDriver {

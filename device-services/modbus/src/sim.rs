@@ -16,7 +16,8 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -745,6 +746,33 @@ impl Drop for SimHandle {
             t.abort();
         }
     }
+}
+
+/// Command line of the `modbus-sim` binary (here so compose files can be checked against it).
+#[derive(Debug, clap::Parser)]
+#[command(
+    version,
+    about = "Modbus TCP/RTU simulator for EdgeX device-modbus demos and tests"
+)]
+pub struct SimArgs {
+    /// YAML register map (see res/sim/example.yaml).
+    #[arg(long)]
+    pub map: PathBuf,
+    /// Address to bind (loopback by default).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// First TCP port; instances use consecutive ports. 0 picks a free port per instance.
+    #[arg(long, default_value_t = 1502)]
+    pub port: u16,
+    /// Number of TCP devices, each with its own copy of the map.
+    #[arg(long, default_value_t = 1)]
+    pub instances: usize,
+    /// Serve Modbus RTU on a new pseudo-terminal instead of TCP.
+    #[arg(long, conflicts_with_all = ["instances", "port"])]
+    pub rtu: bool,
+    /// Print the request counter this often (e.g. 10s); 0 disables.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub stats_interval: Duration,
 }
 
 #[cfg(test)]

@@ -46,15 +46,9 @@ pub async fn load_config(
     args: &CommonArgs,
     env: impl IntoIterator<Item = (String, String)>,
     service_key: &str,
+    defaults: DeviceServiceConfig,
 ) -> Result<Loaded<DeviceServiceConfig>, edgex_bootstrap::LoadError> {
-    edgex_bootstrap::load(
-        args,
-        env,
-        service_key,
-        ServiceType::Device,
-        DeviceServiceConfig::default(),
-    )
-    .await
+    edgex_bootstrap::load(args, env, service_key, ServiceType::Device, defaults).await
 }
 
 /// The whole life of a device service process: flags, config, registry, run, deregister.
@@ -63,10 +57,21 @@ pub async fn main_with<D: ProtocolDriver>(
     version: &str,
     driver: Arc<D>,
 ) -> Result<(), MainError> {
-    let args = CommonArgs::try_parse_go(std::env::args_os())
-        .map_err(|e| MainError::Args(e.to_string()))?;
+    main_with_defaults(service_key, version, driver, DeviceServiceConfig::default()).await
+}
+
+/// [`main_with`] for a service whose built-in defaults differ from the SDK's (its own
+/// `Service.Port`, driver settings): they apply wherever the files and environment are silent.
+/// `--help` prints the flags and exits.
+pub async fn main_with_defaults<D: ProtocolDriver>(
+    service_key: &str,
+    version: &str,
+    driver: Arc<D>,
+    defaults: DeviceServiceConfig,
+) -> Result<(), MainError> {
+    let args = CommonArgs::try_parse_go(std::env::args_os()).unwrap_or_else(|e| e.exit());
     telemetry::init_tracing("INFO", std::env::var("RUST_LOG").ok());
-    let loaded = load_config(&args, std::env::vars(), service_key).await?;
+    let loaded = load_config(&args, std::env::vars(), service_key, defaults).await?;
     telemetry::set_log_level(&loaded.config.writable.common.log_level);
     let registration = loaded.register().await?;
     let shutdown = CancellationToken::new();

@@ -1,48 +1,20 @@
-//! `device-gpio`: the EdgeX GPIO device service.
+//! `device-gpio`: the EdgeX GPIO device service (chardev or sysfs), a drop-in for device-gpio.
 //!
-//! `device-gpio [-f configuration.yaml]` loads one complete configuration file (service,
-//! clients, message bus, device and driver sections) and runs until SIGINT/SIGTERM.
+//! Takes the EdgeX flags (`-cp=keeper.http://host:59890 --registry`, `-cf`, `-cd`, `-o`, ...) and
+//! environment overrides, then runs until SIGINT/SIGTERM.
 
-use anyhow::Context as _;
-use clap::Parser;
-use edgex_device_sdk::CancellationToken;
+use std::sync::Arc;
 
-#[derive(Debug, Parser)]
-#[command(version, about = "EdgeX GPIO device service")]
-struct Args {
-    /// Configuration file (YAML).
-    #[arg(
-        short = 'f',
-        long = "configFile",
-        default_value = "res/configuration.yaml"
-    )]
-    config_file: std::path::PathBuf,
-}
+use device_gpio::service::GpioProtocolDriver;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
-    let args = Args::parse();
-    let text = std::fs::read_to_string(&args.config_file)
-        .with_context(|| format!("reading {}", args.config_file.display()))?;
-    let mut config: edgex_device_sdk::DeviceServiceConfig = serde_saphyr::from_str(&text)
-        .with_context(|| format!("parsing {}", args.config_file.display()))?;
-    if config.service.port == 0 {
-        config.service.port = device_gpio::DEFAULT_PORT;
-    }
-    let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("installing the SIGTERM handler")?;
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        stop.cancel();
-    });
-    device_gpio::run(config, shutdown).await?;
+    edgex_device_sdk::bootstrap::main_with_defaults(
+        device_gpio::SERVICE_KEY,
+        env!("CARGO_PKG_VERSION"),
+        Arc::new(GpioProtocolDriver::new()),
+        device_gpio::default_config(),
+    )
+    .await?;
     Ok(())
 }

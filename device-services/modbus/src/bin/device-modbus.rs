@@ -5,14 +5,15 @@
 
 use std::sync::Arc;
 
-use device_modbus::driver::{ModbusDriver, SERVICE_KEY};
+use device_modbus::driver::{ModbusDriver, SERVICE_KEY, default_config};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    edgex_device_sdk::bootstrap::main_with(
+    edgex_device_sdk::bootstrap::main_with_defaults(
         SERVICE_KEY,
         env!("CARGO_PKG_VERSION"),
         Arc::new(ModbusDriver::new()),
+        default_config(),
     )
     .await?;
     Ok(())

@@ -7,39 +7,12 @@
 //! Prints one `LISTEN tcp <addr>` line per instance (or `LISTEN rtu <pty path>`), then runs until
 //! Ctrl-C, printing the request counter every `--stats-interval` and on exit.
 
-use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use device_modbus::sim::{SimBind, SimMap, Simulator};
-
-#[derive(Debug, Parser)]
-#[command(
-    version,
-    about = "Modbus TCP/RTU simulator for EdgeX device-modbus demos and tests"
-)]
-struct Args {
-    /// YAML register map (see res/sim/example.yaml).
-    #[arg(long)]
-    map: PathBuf,
-    /// Address to bind (loopback by default).
-    #[arg(long, default_value = "127.0.0.1")]
-    bind: IpAddr,
-    /// First TCP port; instances use consecutive ports. 0 picks a free port per instance.
-    #[arg(long, default_value_t = 1502)]
-    port: u16,
-    /// Number of TCP devices, each with its own copy of the map.
-    #[arg(long, default_value_t = 1)]
-    instances: usize,
-    /// Serve Modbus RTU on a new pseudo-terminal instead of TCP.
-    #[arg(long, conflicts_with_all = ["instances", "port"])]
-    rtu: bool,
-    /// Print the request counter this often (e.g. 10s); 0 disables.
-    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
-    stats_interval: Duration,
-}
+use device_modbus::sim::{SimArgs, SimBind, SimMap, Simulator};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -50,7 +23,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
+    let args = SimArgs::parse();
     let map = SimMap::load(&args.map)?;
     let bind = if args.rtu {
         SimBind::Rtu
@@ -75,9 +48,12 @@ async fn main() -> anyhow::Result<()> {
         args.stats_interval
     });
     stats.tick().await;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
     loop {
         tokio::select! {
             r = tokio::signal::ctrl_c() => { r?; break; }
+            _ = term.recv() => break,
             _ = stats.tick() => println!("REQUESTS {}", sim.requests()),
         }
     }
