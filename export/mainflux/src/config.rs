@@ -90,6 +90,94 @@ pub struct ExportConfig {
     pub filter: FilterConfig,
     /// Payload format: `senml-json`, `senml-cbor` or `edgex-json`.
     pub format: Format,
+    /// The remote-management agent, active when `Mainflux.ControlChannelId` is set.
+    pub agent: AgentConfig,
+}
+
+/// Which System Management Agent API `Agent.SmaUrl` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmaApi {
+    /// `/api/v2/system/...` (EdgeX 2.x, core-bridge).
+    #[default]
+    V2,
+    /// `/api/v1/...` (EdgeX 1.x, what the Mainflux agent spoke).
+    V1,
+}
+
+/// The `Agent` section: remote management over the Mainflux control channel
+/// (see [`crate::agent`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct AgentConfig {
+    /// Base URL of the EdgeX System Management Agent.
+    pub sma_url: String,
+    /// `v2` (default) or `v1`.
+    pub sma_api: SmaApi,
+    /// Base URL of core-command, for the `command` request.
+    pub core_command_url: String,
+    /// Period of the heartbeat on `channels/<ControlChannelId>/messages/heartbeat`
+    /// (humantime, e.g. `10s`).
+    pub heartbeat_interval: String,
+    /// Timeout of each HTTP call to the SMA or core-command (humantime).
+    pub request_timeout: String,
+    /// Services reported by `service view` (their health is asked from the SMA), in addition
+    /// to those named in earlier `control` requests.
+    pub services: Vec<String>,
+    /// Programs the `exec` request may run (exact names). Empty, the default, refuses all.
+    pub exec_allowlist: Vec<String>,
+    /// Longest run of an `exec` program before it is killed (humantime).
+    pub exec_timeout: String,
+    /// Bytes of `exec` output returned at most; the rest is cut.
+    pub exec_max_output: usize,
+    /// MQTT client id of the agent's connection; empty derives `agent-<ThingId>-<random>`.
+    pub client_id: String,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            sma_url: "http://localhost:58890".into(),
+            sma_api: SmaApi::V2,
+            core_command_url: "http://localhost:59882".into(),
+            heartbeat_interval: "10s".into(),
+            request_timeout: "5s".into(),
+            services: Vec::new(),
+            exec_allowlist: Vec::new(),
+            exec_timeout: "10s".into(),
+            exec_max_output: 4096,
+            client_id: String::new(),
+        }
+    }
+}
+
+/// The checked durations of an [`AgentConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentTimes {
+    /// `Agent.HeartbeatInterval`.
+    pub heartbeat: Duration,
+    /// `Agent.RequestTimeout`.
+    pub request: Duration,
+    /// `Agent.ExecTimeout`.
+    pub exec: Duration,
+}
+
+impl AgentConfig {
+    /// Parses the durations; each error names its key.
+    pub fn times(&self) -> Result<AgentTimes, ConfigError> {
+        fn d(field: &'static str, v: &str) -> Result<Duration, ConfigError> {
+            match humantime::parse_duration(v.trim()) {
+                Ok(d) if !d.is_zero() => Ok(d),
+                Ok(_) => Err(invalid(field, "must be positive")),
+                Err(e) => Err(invalid(field, format!("{v:?}: {e}"))),
+            }
+        }
+        Ok(AgentTimes {
+            heartbeat: d("Agent.HeartbeatInterval", &self.heartbeat_interval)?,
+            request: d("Agent.RequestTimeout", &self.request_timeout)?,
+            exec: d("Agent.ExecTimeout", &self.exec_timeout)?,
+        })
+    }
 }
 
 /// The `Mainflux` section.
@@ -115,8 +203,7 @@ pub struct MainfluxConfig {
     pub secret_name: String,
     /// Channel the data is published to (`{channel}` in `Topic`).
     pub channel_id: String,
-    /// Control channel of the remote-management agent. Checked, but the agent is not
-    /// implemented yet: nothing subscribes to it.
+    /// Control channel of the remote-management agent ([`crate::agent`]); empty disables it.
     pub control_channel_id: String,
     /// CA certificate(s) that signed the server certificate (PEM); empty uses the system store.
     pub ca_file: String,
@@ -286,6 +373,9 @@ impl ExportConfig {
                 "Mainflux.ControlChannelId",
                 "must use only [A-Za-z0-9_-]",
             ));
+        }
+        if !m.control_channel_id.is_empty() {
+            self.agent.times()?;
         }
         if m.qos > 1 {
             return Err(invalid(

@@ -11,7 +11,16 @@
 //! * [`mainflux`]: the rumqttc connection (credentials, mTLS, backoff) and the forwarder that
 //!   maps packet ids to queue entries.
 //! * [`run`]: the service: EdgeX bus → filter → SenML → queue → Mainflux.
+//! * [`agent`]: remote management on the Mainflux control channel (`Mainflux.ControlChannelId`):
+//!   SenML request/response of the Mainflux agent for EdgeX SMA operations, config, metrics and
+//!   ping, `config view`, `service view`, device reads/writes through core-command, `exec`
+//!   (only for programs in `Agent.ExecAllowlist`), and a periodic heartbeat.
+//!
+//! In console mode (`Mainflux.Mode: console`) messages are written to stdout as `topic payload`
+//! lines, flushed per line, or sent to [`ExportMetrics::set_console_tap`]; the agent needs the MQTT
+//! mode.
 
+pub mod agent;
 pub mod config;
 pub mod filter;
 pub mod mainflux;

@@ -125,6 +125,16 @@ pub async fn run_with_metrics(
         metrics.console_tap.get().cloned(),
         shutdown.clone(),
     ));
+    let agent = (!settings.raw.control_channel_id.is_empty()
+        && settings.raw.mode == crate::config::Mode::Mqtt)
+        .then(|| {
+            let (config, settings, shutdown) = (config.clone(), settings.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                if let Err(e) = crate::agent::run(&config, &settings, shutdown).await {
+                    tracing::error!(error = %e, "Remote-management agent stopped.");
+                }
+            })
+        });
     let ingest = tokio::spawn(ingest_task(
         config,
         settings,
@@ -136,6 +146,9 @@ pub async fn run_with_metrics(
     ));
     let _ = ingest.await;
     let _ = fwd.await;
+    if let Some(a) = agent {
+        let _ = a.await;
+    }
     Ok(())
 }
 

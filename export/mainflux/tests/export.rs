@@ -2,6 +2,8 @@
 //! Mainflux in x509 mode (mTLS with `require_certificate`, a password file with the thing id
 //! and key, an ACL limited to the thing's channels) and one plain broker as the EdgeX bus.
 
+#[path = "export/agent.rs"]
+mod agent;
 #[path = "export/harness.rs"]
 mod harness;
 #[path = "export/mtls.rs"]
