@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, ApiError, ApiResult, Page};
 use crate::bus::{self, Bus};
 use crate::store::{DEVICE_SERVICES, DEVICES, PROFILES, Store};
+use edgex_messaging::{CommandMethod, MessageEnvelope};
 
 /// Service name of core-command.
 pub const SERVICE: &str = "core-command";
@@ -292,12 +293,6 @@ async fn issue_set(
     forward(s.http.put(url).json(&settings)).await
 }
 
-fn error_envelope(request_id: &str, message: &str) -> Value {
-    let mut e = bus::envelope(json!(message), request_id, "text/plain");
-    e["errorCode"] = json!(1);
-    e
-}
-
 /// Bus proxy: forward command requests to device services and answer command queries, until `shutdown`.
 pub async fn bus_proxy(
     bus: Bus,
@@ -307,11 +302,11 @@ pub async fn bus_proxy(
     shutdown: CancellationToken,
 ) -> Result<(), String> {
     let mut cmds = bus
-        .subscribe(&bus.topic("core/command/request/#"), 1024)
+        .subscribe(&bus.topics.core_command_request_filter())
         .await
         .map_err(|e| e.to_string())?;
     let mut queries = bus
-        .subscribe(&bus.topic("core/commandquery/request/#"), 1024)
+        .subscribe(&bus.topics.command_query_request_filter())
         .await
         .map_err(|e| e.to_string())?;
     let query_state = Command::new(store.clone(), url, timeout, usize::MAX, Value::Null);
@@ -331,58 +326,56 @@ pub async fn bus_proxy(
     }
 }
 
-async fn proxy_command(bus: &Bus, store: &Store, m: bus::BusMessage, timeout: Duration) {
-    let Ok(env) = serde_json::from_slice::<Value>(&m.payload) else {
-        tracing::warn!("command request on {} is not a JSON envelope", m.topic);
-        return;
-    };
-    let rid = env["requestID"].as_str().unwrap_or("").to_string();
+async fn proxy_command(
+    bus: &Bus,
+    store: &Store,
+    (topic, env): (String, MessageEnvelope),
+    timeout: Duration,
+) {
+    let rid = env.request_id.clone();
     if rid.is_empty() {
-        tracing::warn!("command request on {} has no requestID", m.topic);
+        tracing::warn!("command request on {topic} has no requestID");
         return;
     }
-    let reply_topic = bus.topic(&format!("response/{SERVICE}/{rid}"));
-    let levels: Vec<&str> = m.topic.rsplitn(4, '/').collect();
+    let reply_topic = bus.topics.response(SERVICE, &rid);
+    let levels: Vec<&str> = topic.rsplitn(4, '/').collect();
     let result = async {
         if levels.len() < 4 {
-            return Err(format!("malformed command topic {}", m.topic));
+            return Err(format!("malformed command topic {topic}"));
         }
-        let (method, command, device) = (levels[0].to_ascii_lowercase(), levels[1], levels[2]);
-        if method != "get" && method != "set" {
-            return Err(format!("unknown command method {method}"));
-        }
+        let (command, device) = (levels[1], levels[2]);
+        let method = CommandMethod::parse(&levels[0].to_ascii_lowercase())
+            .ok_or_else(|| format!("unknown command method {}", levels[0]))?;
         let d = store
             .get_by_name(&DEVICES, device)
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("device {device} not found"))?;
         let svc = d["serviceName"].as_str().unwrap_or("");
-        let topic = bus.topic(&format!(
-            "device/command/request/{svc}/{device}/{command}/{method}"
-        ));
-        let resp_topic = bus.topic(&format!("response/{svc}/{rid}"));
-        bus.request(&topic, &resp_topic, &env, timeout)
+        let request_topic = bus.topics.command_request(svc, device, command, method);
+        bus.bus
+            .request(
+                &request_topic,
+                &bus.topics.response_prefix(svc),
+                &env,
+                timeout,
+            )
             .await
             .map_err(|e| e.to_string())
     }
     .await;
-    let reply = result.unwrap_or_else(|e| error_envelope(&rid, &e));
-    if let Err(e) = bus
-        .publish_raw(&reply_topic, reply.to_string().into_bytes())
-        .await
-    {
+    let mut reply = result.unwrap_or_else(|e| MessageEnvelope::error(rid.as_str(), e));
+    reply.received_topic.clear();
+    if let Err(e) = bus.bus.publish(&reply_topic, &reply).await {
         tracing::warn!("command reply not published: {e}");
     }
 }
 
-async fn answer_query(bus: &Bus, st: &Command, m: bus::BusMessage) {
-    let Ok(env) = serde_json::from_slice::<Value>(&m.payload) else {
-        return;
-    };
-    let rid = env["requestID"].as_str().unwrap_or("").to_string();
+async fn answer_query(bus: &Bus, st: &Command, (topic, env): (String, MessageEnvelope)) {
+    let rid = env.request_id.clone();
     if rid.is_empty() {
         return;
     }
-    let target = m.topic.rsplit('/').next().unwrap_or("");
+    let target = topic.rsplit('/').next().unwrap_or("");
     let payload = if target == "all" {
         st.store
             .list(&DEVICES)
@@ -409,18 +402,17 @@ async fn answer_query(bus: &Bus, st: &Command, m: bus::BusMessage) {
             Err(e) => Err(e.to_string()),
         }
     };
-    let reply = match payload {
-        Ok(p) => {
-            let mut e = bus::envelope(p, &rid, "application/json");
-            e["correlationID"] = env["correlationID"].clone();
-            e
-        }
-        Err(e) => error_envelope(&rid, &e),
-    };
-    let topic = bus.topic(&format!("response/{SERVICE}/{rid}"));
-    let _ = bus
-        .publish_raw(&topic, reply.to_string().into_bytes())
-        .await;
+    let reply = payload.and_then(|p| {
+        MessageEnvelope::response_to(&env, &p).map_err(|e| format!("encoding the reply: {e}"))
+    });
+    let reply = reply.unwrap_or_else(|e| MessageEnvelope::error_response(&env, e));
+    if let Err(e) = bus
+        .bus
+        .publish(&bus.topics.response(SERVICE, &rid), &reply)
+        .await
+    {
+        tracing::warn!("command query reply not published: {e}");
+    }
 }
 
 #[cfg(test)]

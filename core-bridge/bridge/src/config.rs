@@ -1,10 +1,13 @@
 //! `CoreBridgeConfig`: the PascalCase YAML configuration of core-bridge. Every field has a default, so an
 //! empty file (or none) starts all services on their standard EdgeX ports.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+pub use edgex_bootstrap::Writable;
+pub use edgex_messaging::MessageBusConfig;
 
 /// Whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,8 +25,12 @@ pub struct CoreBridgeConfig {
     pub core_keeper: ApiPort,
     /// System Management Agent.
     pub sma: SmaConfig,
-    /// Message bus the core services use.
+    /// Message bus the core services use (EdgeX `MessageBus` section: MQTT, Redis or ZeroMQ, TLS,
+    /// `AuthMode` with the secret named by `SecretName`). Ignored for the connection target when
+    /// the embedded broker is enabled: the bus then uses it.
     pub message_bus: MessageBusConfig,
+    /// `Writable.InsecureSecrets` holds the message-bus credentials (insecure mode).
+    pub writable: Writable,
     /// In-process MQTT broker.
     pub embedded_broker: EmbeddedBrokerConfig,
     /// Embedded store.
@@ -81,6 +88,7 @@ impl Default for CoreBridgeConfig {
             core_keeper: ApiPort { port: 59890 },
             sma: SmaConfig::default(),
             message_bus: MessageBusConfig::default(),
+            writable: Writable::default(),
             embedded_broker: EmbeddedBrokerConfig::default(),
             database: DatabaseConfig::default(),
         }
@@ -104,6 +112,17 @@ impl CoreBridgeConfig {
         c.embedded_broker.port = 0;
         c.database.path = PathBuf::from(MEMORY);
         c
+    }
+
+    /// The secret named by `MessageBus.SecretName` in `Writable.InsecureSecrets` (matched by
+    /// `SecretName`, or by entry name when that is empty).
+    pub fn bus_secret(&self) -> Option<HashMap<String, String>> {
+        let name = &self.message_bus.secret_name;
+        self.writable
+            .insecure_secrets
+            .iter()
+            .find(|(key, s)| &s.secret_name == name || (s.secret_name.is_empty() && *key == name))
+            .map(|(_, s)| s.secret_data.clone().into_iter().collect())
     }
 
     /// Parse YAML; unknown keys are ignored, missing keys take defaults. Errors name line and column.
@@ -242,41 +261,6 @@ pub struct SmaService {
     pub auto_start: bool,
     /// Restart when it exits on its own.
     pub restart_on_crash: bool,
-}
-
-/// Message bus connection (EdgeX `MessageBus` section names).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct MessageBusConfig {
-    /// No bus at all (no system events, no bus ingest, no validation).
-    pub disabled: bool,
-    /// `mqtt`.
-    #[serde(rename = "Type")]
-    pub kind: String,
-    /// `tcp`.
-    pub protocol: String,
-    /// Broker host (ignored when the embedded broker is enabled).
-    pub host: String,
-    /// Broker port (ignored when the embedded broker is enabled).
-    pub port: u16,
-    /// Topic root, `edgex`.
-    pub base_topic_prefix: String,
-    /// Client id of the core's MQTT connection.
-    pub client_id: String,
-}
-
-impl Default for MessageBusConfig {
-    fn default() -> Self {
-        MessageBusConfig {
-            disabled: false,
-            kind: "mqtt".into(),
-            protocol: "tcp".into(),
-            host: "localhost".into(),
-            port: 1883,
-            base_topic_prefix: "edgex".into(),
-            client_id: "core-bridge".into(),
-        }
-    }
 }
 
 /// In-process MQTT broker.

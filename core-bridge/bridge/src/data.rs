@@ -21,6 +21,7 @@ use crate::api::{self, ApiError, ApiResult, Page};
 use crate::bus::{self, Bus};
 use crate::config::CoreDataConfig;
 use crate::store::{EventFilter, Store};
+use edgex_messaging::MessageEnvelope;
 
 /// Service name of core-data.
 pub const SERVICE: &str = "core-data";
@@ -246,9 +247,7 @@ async fn event_add(
         }
     }
     if let Some(b) = &s.bus {
-        let topic = b.topic(&format!(
-            "events/core/{service}/{profile}/{device}/{source}"
-        ));
+        let topic = b.topics.core_events(&service, &profile, &device, &source);
         let payload = json!({"apiVersion": api::API_VERSION, "requestId": rid, "event": ev});
         if let Err(e) = b.publish_json(&topic, &payload).await {
             tracing::warn!("event republish failed: {e}");
@@ -518,10 +517,8 @@ async fn reading_device_range(
 
 /// Decode one bus message into an Event, checking that the topic's last three levels name its
 /// profile, device and source.
-pub fn event_from_message(topic: &str, payload: &[u8]) -> Result<Value, String> {
-    let env: Value =
-        serde_json::from_slice(payload).map_err(|e| format!("envelope is not JSON: {e}"))?;
-    let req = bus::envelope_payload(&env)?;
+pub fn event_from_message(topic: &str, env: &MessageEnvelope) -> Result<Value, String> {
+    let req = bus::envelope_payload(env)?;
     let ev = validate_event(&req)?;
     let levels: Vec<&str> = topic.rsplitn(4, '/').collect();
     if levels.len() < 4 {
@@ -551,7 +548,7 @@ pub async fn ingest(
     shutdown: CancellationToken,
 ) -> Result<(), String> {
     let mut rx = bus
-        .subscribe(&bus.topic("events/device/#"), 65_536)
+        .subscribe(&bus.topics.device_events_filter())
         .await
         .map_err(|e| e.to_string())?;
     let (tx, mut batch_rx) = mpsc::channel::<Vec<Value>>(16);
@@ -575,17 +572,17 @@ pub async fn ingest(
             m = rx.recv() => match m { Some(m) => m, None => break },
         };
         let mut batch = Vec::with_capacity(64);
-        let push = |batch: &mut Vec<Value>, m: bus::BusMessage| match event_from_message(
-            &m.topic, &m.payload,
-        ) {
-            Ok(ev) => batch.push(ev),
-            Err(e) => tracing::warn!("event on {} rejected: {e}", m.topic),
+        let push = |batch: &mut Vec<Value>, (topic, env): (String, MessageEnvelope)| {
+            match event_from_message(&topic, &env) {
+                Ok(ev) => batch.push(ev),
+                Err(e) => tracing::warn!("event on {topic} rejected: {e}"),
+            }
         };
         push(&mut batch, first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(m) => push(&mut batch, m),
-                Err(_) => break,
+                Some(m) => push(&mut batch, m),
+                None => break,
             }
         }
         if persist && !batch.is_empty() && tx.send(batch).await.is_err() {
@@ -636,14 +633,8 @@ pub async fn retention(store: Store, cfg: CoreDataConfig, shutdown: Cancellation
 mod tests {
     use super::*;
 
-    fn env(ev: Value) -> Vec<u8> {
-        bus::envelope(
-            json!({"apiVersion":"v3","requestId":"r","event":ev}),
-            "",
-            "application/json",
-        )
-        .to_string()
-        .into_bytes()
+    fn env(ev: Value) -> MessageEnvelope {
+        MessageEnvelope::from_value(&json!({"apiVersion":"v3","requestId":"r","event":ev})).unwrap()
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub enum StartError {
     /// The embedded broker failed to start.
     #[error("embedded broker: {0}")]
     Broker(String),
+    /// The message bus could not be connected.
+    #[error("message bus: {0}")]
+    Bus(String),
     /// Seeding the common configuration failed.
     #[error("core-keeper seed: {0}")]
     Seed(String),
@@ -153,21 +156,15 @@ pub async fn run_with_env(
     } else {
         None
     };
-    let mb = &config.message_bus;
-    let bus = if mb.disabled {
+    let bus = if config.message_bus.disabled {
         None
     } else {
-        let (host, port) = match broker {
-            Some(a) => (a.ip().to_string(), a.port()),
-            None => (mb.host.clone(), mb.port),
-        };
-        Some(bus::Bus::connect(
-            &host,
-            port,
-            &mb.client_id,
-            &mb.base_topic_prefix,
-            shutdown.clone(),
-        ))
+        let secret = config.bus_secret();
+        let b = bus::Bus::connect(&config.message_bus, secret.as_ref(), broker)
+            .await
+            .map_err(|e| StartError::Bus(e.to_string()))?;
+        tracing::info!(backend = b.bus.backend(), "message bus connected");
+        Some(b)
     };
 
     let cfg_json = serde_json::to_value(&config).unwrap_or_default();
@@ -268,6 +265,11 @@ pub async fn run_with_env(
     };
 
     if let Some(b) = &bus {
+        let (inner, tok) = (b.bus.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            tok.cancelled().await;
+            inner.close().await;
+        });
         let (b1, st, persist, tok) = (
             b.clone(),
             store.clone(),

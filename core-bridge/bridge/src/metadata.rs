@@ -21,6 +21,7 @@ use serde_json::{Map, Value, json};
 use crate::api::{self, ApiError, ApiResult, Page};
 use crate::bus::{self, Bus};
 use crate::store::{DEVICE_SERVICES, DEVICES, PROFILES, Store, WATCHERS};
+use edgex_messaging::MessageEnvelope;
 
 /// Service name of core-metadata.
 pub const SERVICE: &str = "core-metadata";
@@ -648,11 +649,13 @@ impl Metadata {
         details: &Value,
     ) {
         let Some(bus) = &self.bus else { return };
-        let mut topic = bus.topic(&format!("system-events/{SERVICE}/{kind}/{action}/{owner}"));
-        if let Some(p) = profile.filter(|p| !p.is_empty()) {
-            topic.push('/');
-            topic.push_str(p);
-        }
+        let topic = bus.topics.system_event(
+            SERVICE,
+            kind,
+            action,
+            owner,
+            profile.filter(|p| !p.is_empty()),
+        );
         let payload = json!({
             "apiVersion": api::API_VERSION, "type": kind, "action": action, "source": SERVICE,
             "owner": owner, "tags": null, "details": details, "timestamp": api::now_ns(),
@@ -675,11 +678,14 @@ impl Metadata {
         let rid = uuid::Uuid::new_v4().to_string();
         let req =
             json!({"apiVersion": api::API_VERSION, "requestId": rid, "device": public_device(d)});
-        let env = bus::envelope(req, &rid, "application/json");
+        let env = MessageEnvelope::from_value(&req)
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .with_request_id(rid);
         let reply = bus
+            .bus
             .request(
-                &bus.topic(&format!("{service}/validate/device")),
-                &bus.topic(&format!("response/{service}/{rid}")),
+                &bus.topics.device_validation(service),
+                &bus.topics.response_prefix(service),
                 &env,
                 self.timeout,
             )
@@ -690,7 +696,7 @@ impl Metadata {
                     format!("device service {service}: {e}"),
                 )
             })?;
-        if reply["errorCode"].as_i64().unwrap_or(0) != 0 {
+        if reply.is_error() {
             let msg = match bus::envelope_payload(&reply) {
                 Ok(Value::String(s)) => s,
                 Ok(v) => v.to_string(),

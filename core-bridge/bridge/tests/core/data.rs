@@ -175,3 +175,55 @@ async fn oversized_rest_events_get_413() {
     let (st, _) = call(c.http.post(c.data("/event/ds1/P1/D1/Temp")).json(&ev)).await;
     assert_eq!(st, 413);
 }
+
+#[tokio::test]
+async fn bus_events_over_redis_are_persisted_when_the_embedded_broker_is_off() {
+    let redis = edgex_test_support::redis::RedisServer::start()
+        .await
+        .unwrap();
+    let mut cfg = core_bridge::CoreBridgeConfig::ephemeral();
+    cfg.embedded_broker.enabled = false;
+    cfg.message_bus = edgex_messaging::MessageBusConfig {
+        bus_type: edgex_messaging::BusType::Redis,
+        protocol: "redis".into(),
+        host: redis.host().into(),
+        port: redis.port(),
+        ..Default::default()
+    };
+    let c = Core::start(cfg.clone()).await;
+    assert!(c.core.broker.is_none());
+    let device = edgex_messaging::connect(
+        &cfg.message_bus,
+        None,
+        edgex_messaging::BusOptions::default(),
+    )
+    .await
+    .unwrap();
+    let topics = cfg.message_bus.topics();
+    let mut i = 0u64;
+    eventually(Duration::from_secs(10), || {
+        i += 1;
+        let (device, topics, c) = (device.clone(), &topics, &c);
+        async move {
+            let env =
+                edgex_messaging::MessageEnvelope::from_value(&event(&format!("r{i}"), "R1", i))
+                    .unwrap();
+            device
+                .publish(&topics.device_events("ds1", "P1", "R1", "Temp"), &env)
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if count(c).await >= 1 {
+                Ok(())
+            } else {
+                Err("event sent over Redis not stored")
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let (status, body) = call(c.http.get(c.data("/event/device/name/R1"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["events"][0]["deviceName"], "R1");
+    device.close().await;
+}

@@ -120,7 +120,10 @@ impl Stack {
         cc.sma.enabled = false;
         cc.message_bus.host = broker.host().to_owned();
         cc.message_bus.port = broker.port();
-        cc.message_bus.client_id = format!("core-bridge-{}", uuid::Uuid::new_v4());
+        cc.message_bus.optional.insert(
+            "ClientId".into(),
+            format!("core-bridge-{}", uuid::Uuid::new_v4()),
+        );
         let core = core_bridge::run(cc, shutdown.child_token())
             .await
             .expect("core-bridge starts");
