@@ -8,6 +8,8 @@
 //! Each service runs through the same `run`/`start` function as its standalone binary, so it
 //! behaves the same; only the process boundary is gone.
 
+#[cfg(test)]
+mod compose_check;
 pub mod demo;
 pub mod lint;
 pub mod modbus_csv;
