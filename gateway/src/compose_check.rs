@@ -87,7 +87,10 @@ fn common_config_override_names() -> BTreeSet<String> {
     if let Value::Object(sections) = &common {
         for (section, tree) in sections {
             for name in override_names(tree) {
-                out.insert(format!("{}_{name}", override_name(&[section.clone()])));
+                out.insert(format!(
+                    "{}_{name}",
+                    override_name(std::slice::from_ref(section))
+                ));
             }
         }
     }
