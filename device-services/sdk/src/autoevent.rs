@@ -126,12 +126,20 @@ impl Sdk {
         ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
         let mut last: HashMap<String, Last> = HashMap::new();
         let opts = GetOptions::default();
+        // Consecutive failed reads. An unreachable device fails on every tick; only the 1st, 2nd,
+        // 4th, 8th... failure is logged, so a dead device costs a few log lines, not one per tick.
+        let mut failures: u64 = 0;
         loop {
             tokio::select! {
                 () = token.cancelled() => return,
                 _ = ticker.tick() => {}
             }
-            match self.get_command(&device_name, &ae.source_name, &opts).await {
+            let result = self.get_command(&device_name, &ae.source_name, &opts).await;
+            if result.is_ok() && failures > 0 {
+                tracing::info!(device = %device_name, source = %ae.source_name, failures, "autoEvent reads recovered");
+                failures = 0;
+            }
+            match result {
                 Ok(Some(mut event)) => {
                     if ae.on_change {
                         let (changed, same) =
@@ -147,7 +155,10 @@ impl Sdk {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::warn!(device = %device_name, source = %ae.source_name, error = %e, "autoEvent read failed");
+                    failures += 1;
+                    if failures.is_power_of_two() {
+                        tracing::warn!(device = %device_name, source = %ae.source_name, error = %e, failures, "autoEvent read failed");
+                    }
                 }
             }
         }
