@@ -4,6 +4,8 @@
 
 #[path = "export/agent.rs"]
 mod agent;
+#[path = "export/console.rs"]
+mod console;
 #[path = "export/harness.rs"]
 mod harness;
 #[path = "export/mtls.rs"]
