@@ -42,7 +42,7 @@
 //!
 //! # Heartbeat
 //!
-//! Every `Agent.HeartbeatInterval` the agent publishes on `channels/<ctrl>/messages/heartbeat`
+//! Every `Agent.HeartbeatInterval`, while its request subscription stands, the agent publishes on `channels/<ctrl>/messages/heartbeat`
 //! `[{"bn":"export-mainflux:","n":"heartbeat","t":<seconds>,"vs":"online"},{"n":"type","vs":"app"},{"n":"uptime","u":"s","v":<seconds>}]`.
 //! (The Mainflux agent itself sent none; its local services sent `heartbeat.<name>.<type>`.)
 
@@ -523,6 +523,10 @@ pub async fn run(
         }
     };
     let (client, mut events) = AsyncClient::new(opts, 64);
+    // Heartbeats go out only while the request subscription is acknowledged, so a heartbeat
+    // tells the other side that requests are being listened to.
+    let subscribed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hb_subscribed = subscribed.clone();
     let hb_client = client.clone();
     let hb_every = handler.times.heartbeat;
     let started = handler.started;
@@ -533,6 +537,9 @@ pub async fn run(
             tokio::select! {
                 _ = hb_stop.cancelled() => return,
                 _ = tick.tick() => {
+                    if !hb_subscribed.load(std::sync::atomic::Ordering::Relaxed) {
+                        continue;
+                    }
                     let _ = hb_client.try_publish(&hb_topic, QoS::AtMostOnce, false, heartbeat(started.elapsed()));
                 }
             }
@@ -553,6 +560,9 @@ pub async fn run(
                 if let Err(e) = client.try_subscribe(&req_topic, QoS::AtLeastOnce) {
                     tracing::warn!(error = %e, "Agent subscribe failed.");
                 }
+            }
+            Ok(Event::Incoming(Packet::SubAck(_))) => {
+                subscribed.store(true, std::sync::atomic::Ordering::Relaxed);
                 tracing::info!(topic = %req_topic, "Agent subscribed to the control channel.");
             }
             Ok(Event::Incoming(Packet::Publish(p))) if p.topic == req_topic => {
@@ -581,6 +591,7 @@ pub async fn run(
             }
             Ok(_) => {}
             Err(e) => {
+                subscribed.store(false, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(error = %e, "Agent MQTT connection lost; reconnecting.");
                 tokio::select! {
                     _ = shutdown.cancelled() => break,

@@ -22,6 +22,7 @@ const KEY: &str = "agent-thing-key-42";
 type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 
 struct Rig {
+    _serial: tokio::sync::MutexGuard<'static, ()>,
     _broker: Mosquitto,
     _dir: tempfile::TempDir,
     core: core_bridge::RunningCore,
@@ -102,6 +103,9 @@ async fn core_command_stand_in(stop: CancellationToken) -> (u16, Arc<Mutex<Vec<S
 }
 
 async fn rig(sma_api: SmaApi, exec_allow: &[&str]) -> Rig {
+    // Agent rigs (mosquitto, core-bridge, exporter) run one at a time, apart from the
+    // other heavy tests.
+    let serial = crate::harness::HEAVY.lock().await;
     let stop = CancellationToken::new();
     let broker = Mosquitto::start().await.unwrap();
     let mut cc = CoreBridgeConfig::ephemeral();
@@ -175,6 +179,7 @@ async fn rig(sma_api: SmaApi, exec_allow: &[&str]) -> Rig {
     });
     rx.await.unwrap();
     let r = Rig {
+        _serial: serial,
         _broker: broker,
         _dir: dir,
         core,

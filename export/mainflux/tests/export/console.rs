@@ -72,6 +72,7 @@ impl Drop for Binary {
 
 #[tokio::test]
 async fn console_mode_binary_prints_lines_on_a_piped_stdout() {
+    let _heavy = crate::harness::HEAVY.lock().await;
     let bus = EdgexBus::start().await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = console_config(bus.broker.port(), dir.path());

@@ -18,6 +18,11 @@ pub(crate) const CHANNEL: &str = "c0ffee00-data";
 pub(crate) const CONTROL: &str = "c0ffee00-ctrl";
 const OBSERVER: (&str, &str) = ("observer", "observer-pass");
 
+/// Held by the load-heavy tests (outages, SIGKILL, agent rigs with core-bridge) so they do not
+/// run at the same time on the two CI cores; timing-sensitive bounds (duplicates after a kill,
+/// reconnects) stay meaningful.
+pub(crate) static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A broker that behaves like Mainflux's MQTT endpoint in x509 mode.
 #[derive(Debug)]
 pub(crate) struct MainfluxBroker {

@@ -82,6 +82,7 @@ async fn publish_range(bus: &EdgexBus, metrics: &ExportMetrics, range: std::ops:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_events_survive_a_broker_outage_and_an_exporter_crash() {
+    let _heavy = crate::harness::HEAVY.lock().await;
     let mut mf = MainfluxBroker::start().await;
     let bus = EdgexBus::start().await;
     let observer = Observer::start(mf.broker.port()).await;
