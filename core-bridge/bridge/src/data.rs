@@ -27,7 +27,12 @@ use edgex_messaging::MessageEnvelope;
 pub const SERVICE: &str = "core-data";
 
 /// Most events committed in one transaction by the bus ingest path.
-pub const MAX_BATCH: usize = 8192;
+pub const MAX_BATCH: usize = 2048;
+
+/// Batches waiting for the store writer. With the bus subscription's own bounded queue this caps
+/// the events held in memory when the store falls behind (about 4096 + 3 × MAX_BATCH); beyond that
+/// the bus backs up instead of core-bridge growing without bound.
+const PENDING_BATCHES: usize = 2;
 
 /// Shared state of the core-data API.
 #[derive(Clone, Debug)]
@@ -551,7 +556,7 @@ pub async fn ingest(
         .subscribe(&bus.topics.device_events_filter())
         .await
         .map_err(|e| e.to_string())?;
-    let (tx, mut batch_rx) = mpsc::channel::<Vec<Value>>(16);
+    let (tx, mut batch_rx) = mpsc::channel::<Vec<Value>>(PENDING_BATCHES);
     let writer_store = store.clone();
     let writer = tokio::spawn(async move {
         while let Some(batch) = batch_rx.recv().await {
