@@ -491,6 +491,33 @@ impl MainfluxSettings {
 mod tests {
     use super::*;
 
+    #[test]
+    fn agent_keys_take_edgex_environment_overrides() {
+        let defaults = serde_json::to_value(ExportConfig::default()).unwrap();
+        let mut tree = defaults.clone();
+        let env = edgex_bootstrap::EnvVars::new([
+            ("AGENT_SMAURL".to_owned(), "http://sma:58890".to_owned()),
+            ("AGENT_SMAAPI".to_owned(), "v1".to_owned()),
+            ("AGENT_EXECALLOWLIST".to_owned(), "echo,uptime".to_owned()),
+            ("AGENT_HEARTBEATINTERVAL".to_owned(), "30s".to_owned()),
+        ]);
+        edgex_bootstrap::apply_overrides(&mut tree, Some(&defaults), &env).unwrap();
+        let c: ExportConfig = serde_json::from_value(tree).unwrap();
+        assert_eq!(c.agent.sma_url, "http://sma:58890");
+        assert_eq!(c.agent.sma_api, SmaApi::V1);
+        assert_eq!(c.agent.exec_allowlist, ["echo", "uptime"]);
+        assert_eq!(c.agent.times().unwrap().heartbeat, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn agent_durations_are_checked_when_the_control_channel_is_set() {
+        let mut c = valid();
+        c.mainflux.control_channel_id = "ctrl-1".into();
+        c.agent.heartbeat_interval = "soon".into();
+        let e = c.mainflux_settings().unwrap_err().to_string();
+        assert!(e.contains("Agent.HeartbeatInterval"), "{e}");
+    }
+
     fn valid() -> ExportConfig {
         let mut c = ExportConfig::default();
         c.mainflux.thing_id = "thing-1".into();
