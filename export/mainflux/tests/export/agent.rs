@@ -1,6 +1,6 @@
 //! The remote-management agent end to end: a plain mosquitto stands for Mainflux (mTLS is
 //! covered by the data-path tests), core-bridge runs in-process with its System Management
-//! Agent supervising `sleep 1000`, and a small HTTP stand-in plays core-command for `command`.
+//! Agent supervising `sleep 1000`, and a small HTTP stand-in plays the device service behind core-command for `command`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -38,8 +38,9 @@ impl Drop for Rig {
     }
 }
 
-/// A core-command stand-in: records `METHOD path body` and answers like core-command.
-async fn core_command_stand_in(stop: CancellationToken) -> (u16, Arc<Mutex<Vec<String>>>) {
+/// A device-service stand-in behind core-command: records `METHOD path body` and answers
+/// like a device service's command API.
+async fn device_service_stand_in(stop: CancellationToken) -> (u16, Arc<Mutex<Vec<String>>>) {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = l.local_addr().unwrap().port();
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -119,7 +120,22 @@ async fn rig(sma_api: SmaApi, exec_allow: &[&str]) -> Rig {
     );
     let core = core_bridge::run(cc, stop.clone()).await.unwrap();
     let sma = core.sma.unwrap();
-    let (cmd_port, cmd_log) = core_command_stand_in(stop.clone()).await;
+    let (ds_port, cmd_log) = device_service_stand_in(stop.clone()).await;
+    // The device and its service as core-metadata holds them; core-command routes by them.
+    use core_bridge::store::{DEVICE_SERVICES, DEVICES};
+    core.store
+        .insert(
+            &DEVICE_SERVICES,
+            &json!({"id": rand_id(), "name": "device-standin", "baseAddress": format!("http://127.0.0.1:{ds_port}"), "adminState": "UNLOCKED"}),
+        )
+        .unwrap();
+    core.store
+        .insert(
+            &DEVICES,
+            &json!({"id": rand_id(), "name": "Boiler 1", "serviceName": "device-standin", "profileName": "Boiler", "adminState": "UNLOCKED", "operatingState": "UP"}),
+        )
+        .unwrap();
+    let core_command = core.core_command;
 
     let dir = tempfile::tempdir().unwrap();
     let mut c = ExportConfig {
@@ -141,7 +157,7 @@ async fn rig(sma_api: SmaApi, exec_allow: &[&str]) -> Rig {
     c.store_and_forward.path = dir.path().join("q.redb").display().to_string();
     c.agent.sma_url = format!("http://{sma}");
     c.agent.sma_api = sma_api;
-    c.agent.core_command_url = format!("http://127.0.0.1:{cmd_port}");
+    c.agent.core_command_url = format!("http://{core_command}");
     c.agent.heartbeat_interval = "200ms".into();
     c.agent.exec_allowlist = exec_allow.iter().map(|s| (*s).to_string()).collect();
     c.agent.exec_max_output = 64;
@@ -322,7 +338,7 @@ async fn config_view_shows_the_configuration_without_the_thing_key() {
 }
 
 #[tokio::test]
-async fn command_get_and_set_go_to_core_command() {
+async fn command_get_and_set_reach_the_device_service_through_core_command() {
     let r = rig(SmaApi::V2, &[]).await;
     let (n, vs) = r.ask("command", "get,Boiler 1,Temperature").await;
     assert_eq!(n, "command");
@@ -345,6 +361,11 @@ async fn command_get_and_set_go_to_core_command() {
                 && l.contains(r#""Mode":"eco""#)
         ),
         "{log:?}"
+    );
+    let (_, vs) = r.ask("command", "get,No Such Device,Temperature").await;
+    assert!(
+        vs.starts_with("error: HTTP 404") && vs.contains("not found"),
+        "{vs}"
     );
     let (_, vs) = r.ask("command", "set,Boiler,SetPoint,not json").await;
     assert!(vs.starts_with("error"), "{vs}");
