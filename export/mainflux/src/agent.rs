@@ -12,7 +12,8 @@
 //! (a trailing `:` is dropped), `n` the command and `vs` the comma-separated arguments (each
 //! trimmed). The response is `[{"bn":"<id>","n":"<name>","t":<seconds>,"vs":"<text>"}]`. A failed
 //! request is answered with `vs` starting with `error: `; a request that cannot be parsed at
-//! all is answered with `bn` empty. Nothing a request carries can stop the agent.
+//! all is answered with `bn` empty. Nothing a request carries can stop the agent. At most
+//! [`MAX_CONCURRENT`] requests are worked on at once; others are answered `error: busy…`.
 //!
 //! | `n` | `vs` | response `n` and `vs` |
 //! |---|---|---|
@@ -57,6 +58,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{AgentConfig, AgentTimes, ConfigError, ExportConfig, MainfluxSettings, SmaApi};
 use crate::mainflux::Backoff;
+
+/// Requests worked on at the same time; further ones are answered `error: busy…`.
+pub const MAX_CONCURRENT: usize = 16;
 
 /// Name of this service in heartbeats and `service view`.
 pub const SERVICE_NAME: &str = "export-mainflux";
@@ -545,6 +549,7 @@ pub async fn run(
             }
         }
     });
+    let busy = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT));
     let mut backoff = Backoff::new(Duration::from_secs(
         settings.raw.max_reconnect_interval.max(1),
     ));
@@ -566,11 +571,18 @@ pub async fn run(
                 tracing::info!(topic = %req_topic, "Agent subscribed to the control channel.");
             }
             Ok(Event::Incoming(Packet::Publish(p))) if p.topic == req_topic => {
+                // At most MAX_CONCURRENT requests are worked on; more are answered `busy`.
+                let permit = busy.clone().try_acquire_owned();
                 let handler = handler.clone();
                 let client = client.clone();
                 let res_topic = res_topic.clone();
                 tokio::spawn(async move {
                     let reply = match parse_request(&p.payload) {
+                        Ok(req) if permit.is_err() => response(
+                            &req.id,
+                            &req.name,
+                            "error: busy, too many requests in progress",
+                        ),
                         Ok(req) => {
                             tracing::info!(id = %req.id, command = %req.name, "Agent request.");
                             let a = handler.handle(&req).await;

@@ -17,7 +17,7 @@
 //!   (only for programs in `Agent.ExecAllowlist`), and a periodic heartbeat.
 //!
 //! In console mode (`Mainflux.Mode: console`) messages are written to stdout as `topic payload`
-//! lines, flushed per line, or sent to [`ExportMetrics::set_console_tap`]; the agent needs the MQTT
+//! lines (line-buffered, also when stdout is a pipe), or sent to [`ExportMetrics::set_console_tap`]; the agent needs the MQTT
 //! mode.
 
 pub mod agent;
