@@ -125,6 +125,13 @@ pub async fn run_with_metrics(
         metrics.console_tap.get().cloned(),
         shutdown.clone(),
     ));
+    if !settings.raw.control_channel_id.is_empty()
+        && settings.raw.mode == crate::config::Mode::Console
+    {
+        tracing::warn!(
+            "Mainflux.ControlChannelId is set but Mode is console: the agent needs MQTT and does not run."
+        );
+    }
     let agent = (!settings.raw.control_channel_id.is_empty()
         && settings.raw.mode == crate::config::Mode::Mqtt)
         .then(|| {
