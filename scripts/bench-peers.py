@@ -128,7 +128,8 @@ EmbeddedBroker:
 MessageBus:
   Host: 127.0.0.1
   Port: {mqtt_port}
-  ClientId: peer-bench-core-bridge
+  Optional:
+    ClientId: peer-bench-core-bridge
 Database:
   Path: memory
 """)

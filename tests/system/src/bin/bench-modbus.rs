@@ -264,7 +264,7 @@ impl Bench {
         let md = free_port()?;
         let conf = self.dir.path().join("core-bridge.yaml");
         let yaml = format!(
-            "Service:\n  Host: 127.0.0.1\n  ServerBindAddr: 127.0.0.1\nCoreData:\n  Port: {}\n  PersistData: false\nCoreMetadata:\n  Port: {md}\nCoreCommand:\n  Port: {}\nCoreKeeper:\n  Port: {}\nSma:\n  Enabled: false\nEmbeddedBroker:\n  Enabled: false\nMessageBus:\n  Host: 127.0.0.1\n  Port: {}\n  ClientId: bench-core-bridge\nDatabase:\n  Path: memory\n",
+            "Service:\n  Host: 127.0.0.1\n  ServerBindAddr: 127.0.0.1\nCoreData:\n  Port: {}\n  PersistData: false\nCoreMetadata:\n  Port: {md}\nCoreCommand:\n  Port: {}\nCoreKeeper:\n  Port: {}\nSma:\n  Enabled: false\nEmbeddedBroker:\n  Enabled: false\nMessageBus:\n  Host: 127.0.0.1\n  Port: {}\n  Optional:\n    ClientId: bench-core-bridge\nDatabase:\n  Path: memory\n",
             free_port()?,
             free_port()?,
             free_port()?,
