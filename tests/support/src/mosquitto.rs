@@ -387,6 +387,19 @@ impl Mosquitto {
         }
     }
 
+    /// Stop the broker the way an operator does (SIGTERM): it saves its persistence database,
+    /// when `persistence true` was configured, then exits; waits until its ports are closed.
+    pub async fn stop_gracefully(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            tokio::task::spawn_blocking(move || p.terminate(Duration::from_secs(5)))
+                .await
+                .ok();
+        }
+        for p in self.plain_port.iter().chain(self.tls_port.iter()) {
+            wait_port_closed(*p, Duration::from_secs(5)).await;
+        }
+    }
+
     /// Start the broker again on the same ports (after [`Self::stop`]), waiting for readiness.
     pub async fn start_again(&mut self) -> Result<(), SupportError> {
         if self.proc.is_some() {

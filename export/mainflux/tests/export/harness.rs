@@ -29,6 +29,9 @@ pub(crate) struct MainfluxBroker {
     pub(crate) pki: Pki,
     pub(crate) thing: ClientCert,
     pub(crate) broker: Mosquitto,
+    /// The broker's persistence database: messages it accepted for the observer's persistent
+    /// session survive a graceful stop, as they would in Mainflux.
+    _persistence: tempfile::TempDir,
 }
 
 impl MainfluxBroker {
@@ -40,16 +43,27 @@ impl MainfluxBroker {
              user {}\ntopic read channels/#\n",
             OBSERVER.0
         );
+        let persistence = tempfile::tempdir().unwrap();
         let broker = Mosquitto::builder()
             .tls(TlsListener::mtls(&pki))
             .user(THING_ID, THING_KEY)
             .user(OBSERVER.0, OBSERVER.1)
             .acl(&acl)
             .extra_line("max_queued_messages 0")
+            .extra_line("persistence true")
+            .extra_line(&format!(
+                "persistence_location {}/",
+                persistence.path().display()
+            ))
             .start()
             .await
             .unwrap();
-        Self { pki, thing, broker }
+        Self {
+            pki,
+            thing,
+            broker,
+            _persistence: persistence,
+        }
     }
 
     /// An exporter configuration for this broker; the EdgeX bus on `bus_port`.
@@ -95,6 +109,9 @@ impl Observer {
             port,
         );
         o.set_credentials(OBSERVER.0, OBSERVER.1);
+        // A persistent session: what the broker accepted while the observer was away (or the
+        // broker restarted) is still delivered, so the observer sees what the "cloud" accepted.
+        o.set_clean_session(false);
         o.set_max_packet_size(2 << 20, 2 << 20);
         let (client, mut el) = AsyncClient::new(o, 64);
         let messages: Received = Arc::default();

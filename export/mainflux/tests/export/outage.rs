@@ -103,7 +103,7 @@ async fn ten_thousand_events_survive_a_broker_outage_and_an_exporter_crash() {
     })
     .await
     .expect("some events delivered before the outage");
-    mf.broker.stop().await;
+    mf.broker.stop_gracefully().await;
     publish_range(&bus, &first.metrics, 3_000..EVENTS).await;
     eventually(Duration::from_secs(20), || async {
         let q = first.metrics.queue().unwrap();
