@@ -9,9 +9,6 @@
 //! for reads (device-gpio#19); here a read leaves the direction alone and the first write makes
 //! the line an output.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::BuildHasher;
-
 use serde_json::Value;
 
 use crate::backend::{Bias, Direction, Edge, GpioError, LineSpec};
@@ -19,52 +16,7 @@ use crate::backend::{Bias, Direction, Edge, GpioError, LineSpec};
 /// Attribute names a GPIO deviceResource may carry (for linting profiles).
 pub const KNOWN_ATTRIBUTES: &[&str] = &["line", "defaultDirection", "activeLow", "bias", "edge"];
 
-/// A map of resource attributes or driver settings.
-pub trait PropertyMap {
-    /// The value stored under `key`, if any.
-    fn property(&self, key: &str) -> Option<Value>;
-}
-
-impl<S: BuildHasher> PropertyMap for HashMap<String, Value, S> {
-    fn property(&self, key: &str) -> Option<Value> {
-        self.get(key).cloned()
-    }
-}
-
-impl PropertyMap for BTreeMap<String, Value> {
-    fn property(&self, key: &str) -> Option<Value> {
-        self.get(key).cloned()
-    }
-}
-
-impl PropertyMap for serde_json::Map<String, Value> {
-    fn property(&self, key: &str) -> Option<Value> {
-        self.get(key).cloned()
-    }
-}
-
-impl<S: BuildHasher> PropertyMap for HashMap<String, String, S> {
-    fn property(&self, key: &str) -> Option<Value> {
-        self.get(key).map(|s| Value::String(s.clone()))
-    }
-}
-
-impl PropertyMap for BTreeMap<String, String> {
-    fn property(&self, key: &str) -> Option<Value> {
-        self.get(key).map(|s| Value::String(s.clone()))
-    }
-}
-
-/// The value as trimmed text; `null` and empty text count as absent.
-pub(crate) fn text(value: &Value) -> Option<String> {
-    let s = match value {
-        Value::String(s) => s.trim().to_owned(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        _ => return None,
-    };
-    (!s.is_empty()).then_some(s)
-}
+pub use edgex_device_sdk::props::{PropertyMap, text};
 
 /// The parsed attributes of one GPIO deviceResource.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -157,6 +109,7 @@ impl LineAttributes {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::collections::BTreeMap;
 
     fn parse(v: Value) -> Result<LineAttributes, GpioError> {
         let m: BTreeMap<String, Value> = serde_json::from_value(v).unwrap();

@@ -23,6 +23,7 @@ mod gofmt;
 mod messaging;
 pub mod metadata;
 mod metrics;
+pub mod props;
 pub mod provision;
 pub mod rest;
 mod sdk;

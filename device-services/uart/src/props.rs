@@ -4,59 +4,11 @@
 //! where a JSON device from core-metadata says `"baudRate": "115200"` (a string). Every accessor
 //! here accepts both spellings.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::BuildHasher;
 use std::time::Duration;
 
 use serde_json::Value;
 
-/// A map of loosely typed properties (protocol properties or resource attributes).
-pub trait PropertyMap {
-    /// The value stored under `key`, if any.
-    fn property(&self, key: &str) -> Option<Value>;
-}
-
-impl<S: BuildHasher> PropertyMap for HashMap<String, Value, S> {
-    fn property(&self, key: &str) -> Option<Value> {
-        self.get(key).cloned()
-    }
-}
-
-impl PropertyMap for BTreeMap<String, Value> {
-    fn property(&self, key: &str) -> Option<Value> {
-        self.get(key).cloned()
-    }
-}
-
-impl PropertyMap for serde_json::Map<String, Value> {
-    fn property(&self, key: &str) -> Option<Value> {
-        self.get(key).cloned()
-    }
-}
-
-impl<S: BuildHasher> PropertyMap for HashMap<String, String, S> {
-    fn property(&self, key: &str) -> Option<Value> {
-        self.get(key).map(|s| Value::String(s.clone()))
-    }
-}
-
-impl PropertyMap for BTreeMap<String, String> {
-    fn property(&self, key: &str) -> Option<Value> {
-        self.get(key).map(|s| Value::String(s.clone()))
-    }
-}
-
-/// The value as text: strings as they are, numbers and booleans in their JSON spelling.
-/// `null` and an empty string count as absent.
-pub(crate) fn text(value: &Value) -> Option<String> {
-    let s = match value {
-        Value::String(s) => s.trim().to_owned(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Null | Value::Array(_) | Value::Object(_) => return None,
-    };
-    (!s.is_empty()).then_some(s)
-}
+pub use edgex_device_sdk::props::{PropertyMap, text};
 
 /// A non-negative integer given as a number or as decimal text.
 pub(crate) fn unsigned(value: &Value) -> Result<u64, String> {
