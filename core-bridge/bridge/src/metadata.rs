@@ -748,6 +748,27 @@ fn created(rid: &str, id: &Value) -> Value {
     b
 }
 
+/// The `what` named `name` in `c`, or the EdgeX 404 "`what` `name` not found".
+fn named(store: &Store, c: &crate::store::Collection, what: &str, name: &str) -> ApiResult<Value> {
+    store
+        .get_by_name(c, name)?
+        .ok_or_else(|| ApiError::not_found(format!("{what} {name} not found")))
+}
+
+/// 409 with `message` when any entry of `c` references `key` through `index`.
+fn refuse_if_referenced(
+    store: &Store,
+    c: &crate::store::Collection,
+    index: &str,
+    key: &str,
+    message: impl FnOnce() -> String,
+) -> ApiResult<()> {
+    if store.count_by_index(c, index, key)? > 0 {
+        return Err(ApiError::conflict(message()));
+    }
+    Ok(())
+}
+
 fn find_target(
     store: &Store,
     c: &crate::store::Collection,
@@ -760,9 +781,7 @@ fn find_target(
             .ok_or_else(|| ApiError::not_found(format!("{what} with id {id} not found")));
     }
     if let Some(name) = upd.get("name").and_then(Value::as_str) {
-        return store
-            .get_by_name(c, name)?
-            .ok_or_else(|| ApiError::not_found(format!("{what} {name} not found")));
+        return named(store, c, what, name);
     }
     Err(bad(format!("{what} update needs an id or a name")))
 }
@@ -856,37 +875,19 @@ async fn service_all(State(s): State<Metadata>, Query(q): Q) -> ApiResult {
 }
 
 async fn service_get(State(s): State<Metadata>, Path(name): Path<String>) -> ApiResult {
-    match s.store.get_by_name(&DEVICE_SERVICES, &name)? {
-        Some(v) => Ok(api::ok_with("service", v)),
-        None => Err(ApiError::not_found(format!(
-            "device service {name} not found"
-        ))),
-    }
+    let v = named(&s.store, &DEVICE_SERVICES, "device service", &name)?;
+    Ok(api::ok_with("service", v))
 }
 
 async fn service_delete(State(s): State<Metadata>, Path(name): Path<String>) -> ApiResult {
     let _w = s.write.lock().await;
-    let Some(svc) = s.store.get_by_name(&DEVICE_SERVICES, &name)? else {
-        return Err(ApiError::not_found(format!(
-            "device service {name} not found"
-        )));
-    };
-    if s.store
-        .count_by_index(&DEVICES, "md_device_by_service", &name)?
-        > 0
-    {
-        return Err(ApiError::conflict(format!(
-            "device service {name} is still referenced by devices"
-        )));
-    }
-    if s.store
-        .count_by_index(&WATCHERS, "md_watcher_by_service", &name)?
-        > 0
-    {
-        return Err(ApiError::conflict(format!(
-            "device service {name} is still referenced by provision watchers"
-        )));
-    }
+    let svc = named(&s.store, &DEVICE_SERVICES, "device service", &name)?;
+    refuse_if_referenced(&s.store, &DEVICES, "md_device_by_service", &name, || {
+        format!("device service {name} is still referenced by devices")
+    })?;
+    refuse_if_referenced(&s.store, &WATCHERS, "md_watcher_by_service", &name, || {
+        format!("device service {name} is still referenced by provision watchers")
+    })?;
     let id = svc["id"].as_str().unwrap_or("").to_string();
     s.blocking(move |st| st.delete(&DEVICE_SERVICES, &id))
         .await?;
@@ -1042,10 +1043,8 @@ async fn device_check(State(s): State<Metadata>, Path(name): Path<String>) -> Ap
 }
 
 async fn device_get(State(s): State<Metadata>, Path(name): Path<String>) -> ApiResult {
-    match s.store.get_by_name(&DEVICES, &name)? {
-        Some(v) => Ok(api::ok_with("device", v)),
-        None => Err(ApiError::not_found(format!("device {name} not found"))),
-    }
+    let v = named(&s.store, &DEVICES, "device", &name)?;
+    Ok(api::ok_with("device", v))
 }
 
 async fn device_get_id(State(s): State<Metadata>, Path(id): Path<String>) -> ApiResult {
@@ -1059,9 +1058,7 @@ async fn device_get_id(State(s): State<Metadata>, Path(id): Path<String>) -> Api
 
 async fn device_delete(State(s): State<Metadata>, Path(name): Path<String>) -> ApiResult {
     let _w = s.write.lock().await;
-    let Some(d) = s.store.get_by_name(&DEVICES, &name)? else {
-        return Err(ApiError::not_found(format!("device {name} not found")));
-    };
+    let d = named(&s.store, &DEVICES, "device", &name)?;
     let id = d["id"].as_str().unwrap_or("").to_string();
     s.blocking(move |st| st.delete(&DEVICES, &id)).await?;
     s.device_event("delete", &d).await;
@@ -1143,11 +1140,7 @@ impl Metadata {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let Some(old) = self.store.get_by_name(&PROFILES, &name)? else {
-            return Err(ApiError::not_found(format!(
-                "device profile {name} not found"
-            )));
-        };
+        let old = named(&self.store, &PROFILES, "device profile", &name)?;
         let p = validate_profile(raw, Some(&old))?;
         self.store_profile_update(p).await
     }
@@ -1309,37 +1302,19 @@ async fn profile_basic_patch(State(s): State<Metadata>, body: Bytes) -> ApiResul
 }
 
 async fn profile_get(State(s): State<Metadata>, Path(name): Path<String>) -> ApiResult {
-    match s.store.get_by_name(&PROFILES, &name)? {
-        Some(v) => Ok(api::ok_with("profile", with_linked(&s.store, v))),
-        None => Err(ApiError::not_found(format!(
-            "device profile {name} not found"
-        ))),
-    }
+    let v = named(&s.store, &PROFILES, "device profile", &name)?;
+    Ok(api::ok_with("profile", with_linked(&s.store, v)))
 }
 
 async fn profile_delete(State(s): State<Metadata>, Path(name): Path<String>) -> ApiResult {
     let _w = s.write.lock().await;
-    let Some(p) = s.store.get_by_name(&PROFILES, &name)? else {
-        return Err(ApiError::not_found(format!(
-            "device profile {name} not found"
-        )));
-    };
-    if s.store
-        .count_by_index(&DEVICES, "md_device_by_profile", &name)?
-        > 0
-    {
-        return Err(ApiError::conflict(format!(
-            "device profile {name} is still used by devices"
-        )));
-    }
-    if s.store
-        .count_by_index(&WATCHERS, "md_watcher_by_profile", &name)?
-        > 0
-    {
-        return Err(ApiError::conflict(format!(
-            "device profile {name} is still used by provision watchers"
-        )));
-    }
+    let p = named(&s.store, &PROFILES, "device profile", &name)?;
+    refuse_if_referenced(&s.store, &DEVICES, "md_device_by_profile", &name, || {
+        format!("device profile {name} is still used by devices")
+    })?;
+    refuse_if_referenced(&s.store, &WATCHERS, "md_watcher_by_profile", &name, || {
+        format!("device profile {name} is still used by provision watchers")
+    })?;
     let id = p["id"].as_str().unwrap_or("").to_string();
     s.blocking(move |st| st.delete(&PROFILES, &id)).await?;
     s.system_event("deviceprofile", "delete", SERVICE, Some(&name), &p)
@@ -1357,11 +1332,7 @@ async fn profile_tags(
         return Err(bad("request body must be an object"));
     }
     let _w = s.write.lock().await;
-    let Some(mut p) = s.store.get_by_name(&PROFILES, &name)? else {
-        return Err(ApiError::not_found(format!(
-            "device profile {name} not found"
-        )));
-    };
+    let mut p = named(&s.store, &PROFILES, "device profile", &name)?;
     for (list, key) in [
         ("deviceResources", "deviceResources"),
         ("deviceCommands", "deviceCommands"),
@@ -1410,11 +1381,7 @@ async fn edit_profile(
     name: &str,
     f: impl FnOnce(&mut Value) -> ApiResult<()>,
 ) -> ApiResult<Value> {
-    let Some(old) = s.store.get_by_name(&PROFILES, name)? else {
-        return Err(ApiError::not_found(format!(
-            "device profile {name} not found"
-        )));
-    };
+    let old = named(&s.store, &PROFILES, "device profile", name)?;
     let mut p = old.clone();
     f(&mut p)?;
     let p = validate_profile(p, Some(&old))?;
@@ -1631,11 +1598,7 @@ async fn resource_get(
     State(s): State<Metadata>,
     Path((profile, res)): Path<(String, String)>,
 ) -> ApiResult {
-    let Some(p) = s.store.get_by_name(&PROFILES, &profile)? else {
-        return Err(ApiError::not_found(format!(
-            "device profile {profile} not found"
-        )));
-    };
+    let p = named(&s.store, &PROFILES, "device profile", &profile)?;
     match p["deviceResources"]
         .as_array()
         .and_then(|a| a.iter().find(|r| r["name"].as_str() == Some(res.as_str())))
