@@ -7,8 +7,9 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
-use edgex_contracts::{AnyMap, Device, EdgeXError, ErrorKind, ProtocolProperties};
+use edgex_contracts::{AnyMap, Device, DeviceProfile, EdgeXError, ErrorKind, ProtocolProperties};
 use tokio::sync::mpsc;
 
 use crate::ValueType;
@@ -109,6 +110,36 @@ pub struct DriverContext {
     pub driver_config: BTreeMap<String, String>,
     /// Sender for async readings; `None` when `Device.EnableAsyncReadings` is false.
     pub async_values: Option<mpsc::Sender<AsyncValues>>,
+    /// The service's view of its devices and their profiles, as core-metadata last told it.
+    /// A profile is in it before [`ProtocolDriver::add_device`] is called for a device using it.
+    pub metadata: MetadataView,
+}
+
+/// Read-only access to the devices and device profiles the SDK holds for this service.
+#[derive(Clone, Default)]
+pub struct MetadataView(pub(crate) Arc<crate::sdk::Cache>);
+
+impl MetadataView {
+    /// The device of that name, if this service owns it.
+    pub fn device(&self, name: &str) -> Option<Device> {
+        self.0.device(name)
+    }
+    /// The device profile of that name, if one of this service's devices uses it.
+    pub fn profile(&self, name: &str) -> Option<DeviceProfile> {
+        self.0.profile(name)
+    }
+    /// The names of every device of this service.
+    pub fn device_names(&self) -> Vec<String> {
+        self.0.device_names()
+    }
+}
+
+impl std::fmt::Debug for MetadataView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetadataView")
+            .field("devices", &self.device_names().len())
+            .finish()
+    }
 }
 
 /// A device protocol. Implement it in one file; the SDK does everything else.

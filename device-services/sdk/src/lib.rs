@@ -34,7 +34,7 @@ pub mod value;
 pub use config::{DeviceConfig, DeviceServiceConfig, DeviceWritable};
 pub use driver::{
     AsyncValues, CommandRequest, DiscoveredDevice, DriverContext, DriverError, DynDriver,
-    ProtocolDriver, Protocols,
+    MetadataView, ProtocolDriver, Protocols,
 };
 pub use edgex_contracts::ValueType;
 pub use edgex_messaging::MessageBusConfig;

@@ -113,9 +113,11 @@ pub(crate) struct Cache {
 }
 
 impl Cache {
+    /// The device of that name, if this service owns it.
     pub(crate) fn device(&self, name: &str) -> Option<Device> {
         self.devices.read().ok()?.get(name).cloned()
     }
+    /// The device profile of that name, if a device of this service uses it.
     pub(crate) fn profile(&self, name: &str) -> Option<DeviceProfile> {
         self.profiles.read().ok()?.get(name).cloned()
     }
@@ -132,6 +134,7 @@ impl Cache {
             m.insert(p.name.clone(), p);
         }
     }
+    /// The names of every device of this service.
     pub(crate) fn device_names(&self) -> Vec<String> {
         self.devices
             .read()
@@ -153,7 +156,7 @@ pub(crate) struct Sdk {
     pub(crate) service_name: String,
     pub(crate) config: DeviceServiceConfig,
     pub(crate) driver: Arc<dyn DynDriver>,
-    pub(crate) cache: Cache,
+    pub(crate) cache: Arc<Cache>,
     pub(crate) service_admin: RwLock<AdminState>,
     pub(crate) bus: Option<Bus>,
     pub(crate) topics: Topics,
@@ -195,7 +198,7 @@ impl Sdk {
             service_name,
             config,
             driver,
-            cache: Cache::default(),
+            cache: Arc::default(),
             service_admin: RwLock::new(AdminState::Unlocked),
             bus,
             topics,

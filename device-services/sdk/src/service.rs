@@ -271,11 +271,21 @@ async fn start_with_bus(
         service_name: identity.name.clone(),
         driver_config: config.driver.clone(),
         async_values: config.device.enable_async_readings.then_some(async_tx),
+        metadata: crate::driver::MetadataView(Arc::clone(&sdk.cache)),
     };
     driver
         .initialize(ctx)
         .await
         .map_err(|e| StartupError::Driver(e.to_string()))?;
+    // Devices core-metadata already knew are announced to the driver like later additions, so
+    // a driver needs one code path for "a device exists" (the Go SDK leaves this to the driver).
+    for name in sdk.cache.device_names() {
+        if let Some(d) = sdk.cache.device(&name)
+            && let Err(e) = driver.add_device(&d).await
+        {
+            tracing::warn!(device = %d.name, error = %e, "driver rejected device");
+        }
+    }
 
     // 6. Provision from files.
     sdk.provision_profiles().await?;

@@ -185,6 +185,7 @@ async fn service(
         service_name: "device-gpio".into(),
         driver_config: BTreeMap::new(),
         async_values: Some(tx),
+        metadata: Default::default(),
     })
     .await
     .unwrap();

@@ -92,6 +92,7 @@ async fn upstream_profiles_read_and_write_through_sysfs() {
         service_name: "device-gpio".into(),
         driver_config: section,
         async_values: None,
+        metadata: Default::default(),
     })
     .await
     .unwrap();

@@ -166,6 +166,7 @@ async fn button_presses_become_async_readings_without_polling_reads() {
         service_name: "device-gpio".into(),
         driver_config: BTreeMap::new(),
         async_values: Some(tx),
+        metadata: Default::default(),
     })
     .await
     .unwrap();

@@ -63,6 +63,7 @@ async fn driver() -> UartProtocolDriver {
         service_name: "device-uart".into(),
         driver_config: BTreeMap::new(),
         async_values: None,
+        metadata: Default::default(),
     })
     .await
     .unwrap();
