@@ -164,7 +164,8 @@ pub fn transform_read(value: Value, p: &TransformParams) -> Result<Value, Transf
         let x = value.as_f64().unwrap_or_default();
         check_range(&value, x * scale)?;
         value = match value {
-            Value::Float32(v) => Value::Float32(v * scale as f32),
+            // One rounding to f32 of the exact product: 496 × 0.1 reads 49.6, not 49.600002.
+            Value::Float32(v) => Value::Float32((f64::from(v) * scale) as f32),
             Value::Float64(v) => Value::Float64(v * scale),
             other => each_int!(other, v, T => v.wrapping_mul(scale as T), else |o| o),
         };
@@ -173,7 +174,7 @@ pub fn transform_read(value: Value, p: &TransformParams) -> Result<Value, Transf
         let x = value.as_f64().unwrap_or_default();
         check_range(&value, x + offset)?;
         value = match value {
-            Value::Float32(v) => Value::Float32(v + offset as f32),
+            Value::Float32(v) => Value::Float32((f64::from(v) + offset) as f32),
             Value::Float64(v) => Value::Float64(v + offset),
             other => each_int!(other, v, T => v.wrapping_add(offset as T), else |o| o),
         };
@@ -313,6 +314,25 @@ mod tests {
             Ok(Value::Float32(v)) => assert!((v - 2.143547).abs() < 1e-5),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn float32_scale_rounds_once_so_a_raw_register_times_a_tenth_reads_as_written() {
+        let p = TransformParams {
+            scale: Some(0.1),
+            ..Default::default()
+        };
+        let v = transform_read(Value::Float32(496.0), &p).unwrap();
+        assert_eq!(v, Value::Float32(49.6));
+        assert_eq!(crate::value::reading_text(&v), "4.96e+01");
+        let p = TransformParams {
+            offset: Some(0.1),
+            ..Default::default()
+        };
+        assert_eq!(
+            transform_read(Value::Float32(49.5), &p).unwrap(),
+            Value::Float32(49.6)
+        );
     }
 
     #[test]
