@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::bridging::{BridgeConfig, BridgeFormat};
 pub use edgex_bootstrap::Writable;
 pub use edgex_messaging::MessageBusConfig;
 
@@ -35,6 +36,8 @@ pub struct CoreBridgeConfig {
     pub embedded_broker: EmbeddedBrokerConfig,
     /// Embedded store.
     pub database: DatabaseConfig,
+    /// Bus bridges: topic trees forwarded between two buses (see [`crate::bridging`]).
+    pub bridges: Vec<BridgeConfig>,
 }
 
 /// Shared service settings.
@@ -91,6 +94,7 @@ impl Default for CoreBridgeConfig {
             writable: Writable::default(),
             embedded_broker: EmbeddedBrokerConfig::default(),
             database: DatabaseConfig::default(),
+            bridges: Vec::new(),
         }
     }
 }
@@ -117,11 +121,16 @@ impl CoreBridgeConfig {
     /// The secret named by `MessageBus.SecretName` in `Writable.InsecureSecrets` (matched by
     /// `SecretName`, or by entry name when that is empty).
     pub fn bus_secret(&self) -> Option<HashMap<String, String>> {
-        let name = &self.message_bus.secret_name;
+        self.secret(&self.message_bus.secret_name)
+    }
+
+    /// The secret `name` in `Writable.InsecureSecrets` (matched by `SecretName`, or by entry name
+    /// when that is empty).
+    pub fn secret(&self, name: &str) -> Option<HashMap<String, String>> {
         self.writable
             .insecure_secrets
             .iter()
-            .find(|(key, s)| &s.secret_name == name || (s.secret_name.is_empty() && *key == name))
+            .find(|(key, s)| s.secret_name == name || (s.secret_name.is_empty() && *key == name))
             .map(|(_, s)| s.secret_data.clone().into_iter().collect())
     }
 

@@ -6,6 +6,7 @@
 //! because the paths of core-metadata and core-command overlap.
 
 pub mod api;
+pub mod bridging;
 pub mod broker;
 pub mod bus;
 pub mod command;
@@ -48,6 +49,9 @@ pub enum StartError {
     /// Seeding the common configuration failed.
     #[error("core-keeper seed: {0}")]
     Seed(String),
+    /// A `Bridges` entry is invalid (connection problems are retried, never reported here).
+    #[error("bus bridge: {0}")]
+    Bridge(String),
 }
 
 /// A running core.
@@ -69,6 +73,8 @@ pub struct RunningCore {
     pub store: Store,
     /// The SMA executor (None when the SMA is disabled).
     pub executor: Option<Arc<dyn sma::Executor>>,
+    /// One status per `Bridges` entry.
+    pub bridges: Vec<bridging::BridgeStatus>,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
 }
@@ -132,6 +138,10 @@ pub async fn run_with_env(
     env: &edgex_bootstrap::EnvVars,
     shutdown: CancellationToken,
 ) -> Result<RunningCore, StartError> {
+    let core_bus_cfg = (!config.message_bus.disabled).then_some(&config.message_bus);
+    for (i, b) in config.bridges.iter().enumerate() {
+        b.validate(i, core_bus_cfg).map_err(StartError::Bridge)?;
+    }
     let store = if config.database.path.as_os_str() == config::MEMORY {
         Store::in_memory()?
     } else {
@@ -294,6 +304,16 @@ pub async fn run_with_env(
         shutdown.clone(),
     ));
     tasks.spawn(keeper::health_loop(store.clone(), shutdown.clone()));
+    let core_bus = bus
+        .as_ref()
+        .map(|b| bridging::CoreBus::new(b, &config.message_bus, broker));
+    let bridges = bridging::start(
+        &config.bridges,
+        core_bus.as_ref(),
+        |name| config.secret(name),
+        &shutdown,
+        &mut tasks,
+    );
 
     Ok(RunningCore {
         core_data,
@@ -304,6 +324,7 @@ pub async fn run_with_env(
         broker,
         store,
         executor,
+        bridges,
         shutdown,
         tasks,
     })

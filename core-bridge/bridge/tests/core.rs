@@ -4,6 +4,8 @@
 #[path = "core/common.rs"]
 mod common;
 
+#[path = "core/bridging.rs"]
+mod bridging;
 #[path = "core/command.rs"]
 mod command;
 #[path = "core/conformance.rs"]
