@@ -97,7 +97,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo { seconds, plain } => {
             runtime()?.block_on(async {
                 let shutdown = stop_on_signals(seconds);
-                demo::run(demo::DemoOptions { plain }, shutdown).await
+                demo::run(
+                    demo::DemoOptions::default(),
+                    demo::Terminal::stdout(plain),
+                    shutdown,
+                )
+                .await
             })?;
             Ok(ExitCode::SUCCESS)
         }

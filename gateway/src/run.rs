@@ -153,6 +153,16 @@ impl GatewayConfig {
 
 /// Run every configured service until `shutdown`; a service that fails to start stops the rest.
 pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+    run_with_export_metrics(config, Arc::default(), shutdown).await
+}
+
+/// [`run`], with export-mainflux reporting into `export_metrics` (its counters, and in console
+/// mode the tap that receives each message instead of standard output).
+pub async fn run_with_export_metrics(
+    config: GatewayConfig,
+    export_metrics: Arc<export_mainflux::ExportMetrics>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let version = env!("CARGO_PKG_VERSION");
     let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
     let core = match config.core_bridge {
@@ -187,7 +197,7 @@ pub async fn run(config: GatewayConfig, shutdown: CancellationToken) -> anyhow::
     if let Some(cfg) = config.export {
         let token = shutdown.clone();
         tasks.spawn(async move {
-            export_mainflux::run::run(cfg, token)
+            export_mainflux::run::run_with_metrics(cfg, token, export_metrics)
                 .await
                 .context("export-mainflux stopped")
         });
