@@ -233,15 +233,38 @@ fn the_official_stack_command_lines_work_for_our_device_services() {
     .unwrap();
 }
 
+/// `compose/res/<binary>/configuration.yaml`: the private configuration baked into each image.
+fn image_configurations() -> Vec<(String, PathBuf)> {
+    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(repo().join("compose/res"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .map(|p| {
+            let bin = p.file_name().unwrap().to_string_lossy().into_owned();
+            (bin, p.join("configuration.yaml"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 #[test]
-fn mounted_configuration_files_load_into_their_services_configs() {
-    let dir = repo().join("compose/config");
-    for (bin, file) in [
-        ("device-modbus", "device-modbus/configuration.yaml"),
-        ("export-mainflux", "export-mainflux/configuration.yaml"),
-    ] {
-        let text = std::fs::read_to_string(dir.join(file)).unwrap();
-        let mut tree = config_tree_of(bin).unwrap();
+fn image_configuration_files_load_into_their_services_configs() {
+    let configs = image_configurations();
+    let bins: Vec<&str> = configs.iter().map(|(b, _)| b.as_str()).collect();
+    assert_eq!(
+        bins,
+        [
+            "device-gpio",
+            "device-modbus",
+            "device-uart",
+            "export-mainflux"
+        ]
+    );
+    for (bin, file) in configs {
+        let text =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let mut tree = config_tree_of(&bin).unwrap();
         let overlay: Value = serde_saphyr::from_str(&text).unwrap();
         let known = override_names(&tree);
         for key in override_names(&overlay) {
@@ -255,17 +278,139 @@ fn mounted_configuration_files_load_into_their_services_configs() {
             .any(|p| key.starts_with(p));
             assert!(
                 free_form || known.contains(&key),
-                "{file}: {key} is not a configuration key of {bin}"
+                "{}: {key} is not a configuration key of {bin}",
+                file.display()
             );
         }
         edgex_bootstrap::tree::deep_merge(&mut tree, overlay);
-        match bin {
-            "device-modbus" => {
-                serde_json::from_value::<edgex_device_sdk::DeviceServiceConfig>(tree).unwrap();
+        if bin == "export-mainflux" {
+            let c: export_mainflux::config::ExportConfig = serde_json::from_value(tree).unwrap();
+            assert!(
+                c.store_and_forward.path.starts_with("/data/"),
+                "the queue file lives in the /data volume"
+            );
+        } else {
+            let c: edgex_device_sdk::DeviceServiceConfig = serde_json::from_value(tree).unwrap();
+            assert_eq!(c.device.profiles_dir, "/res/profiles", "{bin}");
+            assert_eq!(c.device.devices_dir, "/res/devices", "{bin}");
+            let default_port = config_tree_of(&bin).unwrap()["Service"]["Port"].clone();
+            assert_eq!(
+                serde_json::json!(c.service.port),
+                default_port,
+                "{bin} keeps its upstream port"
+            );
+        }
+    }
+}
+
+/// Device services and the export read `./res/configuration.yaml` on start (the core-keeper only
+/// adds the common part), so each must get one: from its image or from a mount.
+#[test]
+fn every_service_that_needs_a_private_configuration_gets_one() {
+    let baked: BTreeSet<String> = image_configurations().into_iter().map(|(b, _)| b).collect();
+    for file in our_compose_files() {
+        let doc = load_yaml(&file);
+        let Some(services) = doc.get("services").and_then(Value::as_object) else {
+            continue;
+        };
+        for (name, service) in services {
+            let Some(bin) = binary_of(service) else {
+                continue;
+            };
+            if !(bin.starts_with("device-") || bin == "export-mainflux") {
+                continue;
             }
-            _ => {
-                serde_json::from_value::<export_mainflux::config::ExportConfig>(tree).unwrap();
+            let mounted = service["volumes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .any(|v| v.contains(":/res/configuration.yaml") || v.contains(":/res:"));
+            assert!(
+                baked.contains(&bin) || mounted,
+                "{}: service {name} ({bin}) has no /res/configuration.yaml",
+                file.display()
+            );
+        }
+    }
+}
+
+/// A queue path of export-mainflux names a file: a directory (e.g. the bare volume) cannot be
+/// opened as the queue.
+#[test]
+fn export_queue_paths_in_compose_files_name_a_file_in_the_data_volume() {
+    let mut checked = 0;
+    for file in our_compose_files() {
+        let doc = load_yaml(&file);
+        let Some(services) = doc.get("services").and_then(Value::as_object) else {
+            continue;
+        };
+        for (name, service) in services {
+            if binary_of(service).as_deref() != Some("export-mainflux") {
+                continue;
             }
+            let path = service
+                .pointer("/environment/STOREANDFORWARD_PATH")
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| panic!("{}: {name}: no STOREANDFORWARD_PATH", file.display()));
+            assert!(
+                path.starts_with("/data/") && path.len() > "/data/".len(),
+                "{}: {name}: STOREANDFORWARD_PATH {path:?} must be a file under /data",
+                file.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2, "{checked}");
+}
+
+/// The Dockerfile builds the binary the compose file names, in the `image` profile that the root
+/// Cargo.toml defines, copies it from where cargo puts it, and runs it as the compose user.
+#[test]
+fn the_dockerfile_builds_each_binary_in_the_image_profile_as_the_compose_user() {
+    let dockerfile = std::fs::read_to_string(repo().join("compose/Dockerfile")).unwrap();
+    let cargo_toml = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    assert!(cargo_toml.contains("[profile.image]"));
+    for needle in [
+        "cargo build --profile image --locked --target x86_64-unknown-linux-musl --bin \"${BIN}\"",
+        "target/x86_64-unknown-linux-musl/image/${BIN}",
+        "compose/res/${BIN}",
+        "/etc/ssl/certs/ca-certificates.crt",
+        "USER 2002:2001",
+        "ENTRYPOINT [\"/service\"]",
+    ] {
+        assert!(dockerfile.contains(needle), "Dockerfile lacks {needle:?}");
+    }
+    // Every BIN the compose files build is a binary target of the workspace.
+    let bins = [
+        ("core-bridge", "core-bridge/bridge/src/main.rs"),
+        (
+            "device-modbus",
+            "device-services/modbus/src/bin/device-modbus.rs",
+        ),
+        ("modbus-sim", "device-services/modbus/src/bin/modbus-sim.rs"),
+        ("export-mainflux", "export/mainflux/src/main.rs"),
+        ("edgex-gateway", "gateway/src/main.rs"),
+    ];
+    for file in our_compose_files() {
+        let doc = load_yaml(&file);
+        let Some(services) = doc.get("services").and_then(Value::as_object) else {
+            continue;
+        };
+        for (name, service) in services {
+            let Some(bin) = service.pointer("/build/args/BIN").and_then(Value::as_str) else {
+                continue;
+            };
+            let (_, src) = bins
+                .iter()
+                .find(|(b, _)| *b == bin)
+                .unwrap_or_else(|| panic!("{}: {name}: unknown BIN {bin}", file.display()));
+            assert!(repo().join(src).exists(), "{src}");
+            assert_eq!(
+                service.pointer("/build/dockerfile").and_then(Value::as_str),
+                Some("compose/Dockerfile")
+            );
+            assert_eq!(service["user"], "2002:2001", "{}: {name}", file.display());
         }
     }
 }
