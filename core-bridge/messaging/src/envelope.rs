@@ -18,6 +18,8 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
+mod scan;
+
 /// `apiVersion` carried by every envelope (EdgeX 3.x and 4.x both speak `v3`).
 pub const API_VERSION: &str = "v3";
 /// Content type of JSON payloads.
@@ -95,8 +97,16 @@ fn mark(b: &Bytes) -> Option<(usize, usize)> {
 }
 
 fn new_uuid() -> String {
-    uuid::Uuid::new_v4().to_string()
+    let mut buf = uuid::Uuid::encode_buffer();
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut buf)
+        .to_owned()
 }
+
+/// First capacity of a serialized payload: a one-reading event fits, so the common case needs
+/// no regrowth.
+const PAYLOAD_CAPACITY: usize = 512;
 
 impl MessageEnvelope {
     /// A success envelope with a fresh correlation id.
@@ -116,7 +126,8 @@ impl MessageEnvelope {
 
     /// A JSON envelope whose payload is `value` serialized.
     pub fn from_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self, EnvelopeError> {
-        let bytes = serde_json::to_vec(value).map_err(EnvelopeError::Serialize)?;
+        let mut bytes = Vec::with_capacity(PAYLOAD_CAPACITY);
+        serde_json::to_writer(&mut bytes, value).map_err(EnvelopeError::Serialize)?;
         let mut e = Self::new(bytes, CONTENT_TYPE_JSON);
         e.json_checked = mark(&e.payload);
         Ok(e)
@@ -206,7 +217,13 @@ impl MessageEnvelope {
         } else {
             &self.payload
         };
-        serde_json::from_slice(bytes).map_err(|source| EnvelopeError::Payload {
+        // Text input lets serde_json skip checking UTF-8 string by string; the result is the
+        // same either way.
+        match std::str::from_utf8(bytes) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(bytes),
+        }
+        .map_err(|source| EnvelopeError::Payload {
             content_type: self.content_type.clone(),
             source,
         })
@@ -224,7 +241,7 @@ impl MessageEnvelope {
         out.extend_from_slice(b",\"requestID\":");
         push_json_str(&mut out, &self.request_id);
         out.extend_from_slice(b",\"errorCode\":");
-        out.extend_from_slice(self.error_code.to_string().as_bytes());
+        push_int(&mut out, self.error_code);
         out.extend_from_slice(b",\"payload\":");
         self.push_payload(&mut out, encoding);
         out.extend_from_slice(b",\"contentType\":");
@@ -281,13 +298,43 @@ impl MessageEnvelope {
 
     /// Decode an envelope from the wire. Accepts a base64 payload string (3.x), any raw JSON
     /// payload (4.x), and a plain string for `text/plain` error payloads.
+    ///
+    /// A raw JSON payload is validated but not decoded here: [`Self::decode_payload`] is its
+    /// only full parse.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let w: Wire<'_> = serde_json::from_slice(bytes).map_err(EnvelopeError::Malformed)?;
+        let text = std::str::from_utf8(bytes).ok();
+        match text.and_then(scan::envelope) {
+            Some(fields) => Self::from_wire(fields),
+            None => Self::from_slice_general(bytes, text),
+        }
+    }
+
+    /// The general decoder behind [`Self::from_slice`]: serde_json for envelopes the scanner
+    /// leaves alone, and the source of every decoding error.
+    fn from_slice_general(bytes: &[u8], text: Option<&str>) -> Result<Self, EnvelopeError> {
+        let w: Wire<'_> = match text {
+            Some(text) => serde_json::from_str(text),
+            None => serde_json::from_slice(bytes),
+        }
+        .map_err(EnvelopeError::Malformed)?;
+        Self::from_wire(scan::WireFields {
+            api_version: w.api_version,
+            received_topic: w.received_topic,
+            correlation_id: w.correlation_id,
+            request_id: w.request_id,
+            error_code: w.error_code,
+            payload: w.payload.map(RawValue::get),
+            content_type: w.content_type,
+            query_params: w.query_params,
+        })
+    }
+
+    fn from_wire(w: scan::WireFields<'_>) -> Result<Self, EnvelopeError> {
         let (payload, raw_json) = match w.payload {
             None => (Bytes::new(), false),
             Some(raw) => (
-                decode_payload_value(raw.get(), &w.content_type)?,
-                !raw.get().trim_start().starts_with('"'),
+                decode_payload_value(raw, &w.content_type)?,
+                !raw.trim_start().starts_with('"'),
             ),
         };
         let json_checked = if raw_json { mark(&payload) } else { None };
@@ -339,13 +386,28 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
 }
 
 fn is_valid_json(b: &[u8]) -> bool {
-    serde_json::from_slice::<serde::de::IgnoredAny>(b).is_ok()
+    std::str::from_utf8(b).is_ok_and(scan::is_json)
+        || serde_json::from_slice::<serde::de::IgnoredAny>(b).is_ok()
 }
 
 fn push_json_str(out: &mut Vec<u8>, s: &str) {
-    // serde_json escapes exactly like encoding/json minus HTML escaping, which receivers accept.
-    if serde_json::to_writer(&mut *out, s).is_err() {
+    // Text without `"`, `\` or control characters is its own JSON form; anything else is
+    // escaped by serde_json, exactly like encoding/json minus HTML escaping (receivers accept it).
+    if !s.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20) {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else if serde_json::to_writer(&mut *out, s).is_err() {
         out.extend_from_slice(b"\"\"");
+    }
+}
+
+fn push_int(out: &mut Vec<u8>, n: i32) {
+    match n {
+        0 => out.push(b'0'),
+        1 => out.push(b'1'),
+        _ => out.extend_from_slice(n.to_string().as_bytes()),
     }
 }
 
@@ -372,6 +434,7 @@ struct Wire<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::{Value, json};
 
     fn wire(e: &MessageEnvelope, enc: PayloadEncoding) -> Value {
@@ -496,6 +559,94 @@ mod tests {
         e.payload = Bytes::from_static(b"{broken");
         let w = wire(&e, PayloadEncoding::Json);
         assert_eq!(w["payload"], json!(B64.encode(b"{broken")));
+    }
+
+    fn envelope_strategy() -> impl Strategy<Value = String> {
+        let text = prop_oneof![Just(String::new()), "[a-z0-9/-]{1,12}", any::<String>()];
+        let payload = prop_oneof![
+            Just(None),
+            scan::tests::any_json().prop_map(Some),
+            "[A-Za-z0-9+/]{0,12}={0,2}".prop_map(|s| Some(Value::String(s))),
+        ];
+        (
+            (text.clone(), text.clone(), text.clone(), text.clone()),
+            any::<i32>(),
+            payload,
+            proptest::option::of(proptest::collection::btree_map(text.clone(), text, 0..3)),
+            any::<bool>(),
+        )
+            .prop_map(|((api, topic, corr, req), code, payload, query, pretty)| {
+                let mut doc = serde_json::Map::new();
+                doc.insert("apiVersion".into(), json!(api));
+                doc.insert("receivedTopic".into(), json!(topic));
+                doc.insert("correlationID".into(), json!(corr));
+                doc.insert("requestID".into(), json!(req));
+                doc.insert("errorCode".into(), json!(code));
+                doc.insert("payload".into(), payload.unwrap_or(Value::Null));
+                doc.insert("contentType".into(), json!("application/json"));
+                if let Some(q) = query {
+                    doc.insert("queryParams".into(), json!(q));
+                }
+                let doc = Value::Object(doc);
+                if pretty {
+                    serde_json::to_string_pretty(&doc).unwrap()
+                } else {
+                    doc.to_string()
+                }
+            })
+    }
+
+    fn same_outcome(text: &str) -> Result<(), TestCaseError> {
+        let general = MessageEnvelope::from_slice_general(text.as_bytes(), Some(text));
+        if let Some(fields) = scan::envelope(text) {
+            let fast = MessageEnvelope::from_wire(fields);
+            match (&fast, &general) {
+                (Ok(f), Ok(g)) => {
+                    prop_assert_eq!(f, g);
+                    prop_assert_eq!(f.json_checked.is_some(), g.json_checked.is_some());
+                }
+                (Err(_), Err(_)) => {}
+                _ => prop_assert!(false, "fast {fast:?} vs general {general:?} for {text:?}"),
+            }
+        }
+        let public = MessageEnvelope::from_slice(text.as_bytes());
+        prop_assert_eq!(public.is_ok(), general.is_ok());
+        if let (Ok(p), Ok(g)) = (public, general) {
+            prop_assert_eq!(p, g);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn fast_and_general_envelope_decoders_agree(text in envelope_strategy()) {
+            same_outcome(&text)?;
+        }
+
+        #[test]
+        fn fast_and_general_decoders_agree_on_damaged_envelopes(
+            text in envelope_strategy(),
+            at in any::<prop::sample::Index>(),
+            edit in prop_oneof![
+                Just(None),
+                Just(Some('"')),
+                Just(Some('}')),
+                Just(Some(',')),
+                Just(Some('\\')),
+                Just(Some('1')),
+                Just(Some('\u{7}')),
+            ],
+        ) {
+            let mut chars: Vec<char> = text.chars().collect();
+            let i = at.index(chars.len());
+            match edit {
+                None => {
+                    chars.remove(i);
+                }
+                Some(c) => chars.insert(i, c),
+            }
+            same_outcome(&chars.into_iter().collect::<String>())?;
+        }
     }
 
     #[test]

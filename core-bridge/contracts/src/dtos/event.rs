@@ -46,6 +46,15 @@ impl Default for Event {
     fn default() -> Self {
         Event {
             api_version: api_version(),
+            ..Event::default_without_api_version()
+        }
+    }
+}
+
+impl Event {
+    fn default_without_api_version() -> Self {
+        Event {
+            api_version: String::new(),
             id: String::new(),
             device_name: String::new(),
             profile_name: String::new(),
@@ -105,12 +114,14 @@ impl<'de> Deserialize<'de> for Event {
                 f.write_str("an EdgeX event object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
-                let mut e = Event::default();
+                // `apiVersion` is filled in last so a present key costs no default allocation.
+                let mut e = Event::default_without_api_version();
+                let mut api_version_in = None;
                 while let Some(key) = map.next_key::<EventKey>()? {
                     match key {
                         EventKey::ApiVersion => {
                             if let Some(v) = map.next_value::<Option<String>>()? {
-                                e.api_version = v;
+                                api_version_in = Some(v);
                             }
                         }
                         EventKey::Id => {
@@ -142,6 +153,7 @@ impl<'de> Deserialize<'de> for Event {
                         }
                     }
                 }
+                e.api_version = api_version_in.unwrap_or_else(api_version);
                 e.restore_optimized_readings();
                 Ok(e)
             }
