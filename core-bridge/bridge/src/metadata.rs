@@ -16,6 +16,7 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{delete, get, patch, post};
+use futures::StreamExt;
 use serde_json::{Map, Value, json};
 
 use crate::api::{self, ApiError, ApiResult, Page};
@@ -902,24 +903,46 @@ async fn device_add(State(s): State<Metadata>, Query(q): Q, body: Bytes) -> ApiR
     let bypass = api::flag(&q, "bypassValidation")?;
     let reqs = items(&body)?;
     let _w = s.write.lock().await;
-    let mut out = Vec::new();
-    for item in reqs {
-        let rid = api::request_id(&item);
+    // Local checks in request order; a name given twice in one batch conflicts like one
+    // already stored.
+    let mut names_in_batch = std::collections::HashSet::new();
+    let checked: Vec<(String, ApiResult<Value>)> = reqs
+        .iter()
+        .map(|item| {
+            let r = wrapped(item, "device").and_then(|raw| {
+                let d = validate_device(raw, None)?;
+                check_device_refs(&s.store, &d)?;
+                let name = d["name"].as_str().unwrap_or("").to_owned();
+                if s.store.get_by_name(&DEVICES, &name)?.is_some()
+                    || !names_in_batch.insert(name.clone())
+                {
+                    return Err(ApiError::conflict(format!("device {name} already exists")));
+                }
+                Ok(d)
+            });
+            (api::request_id(item), r)
+        })
+        .collect();
+    // The owning services answer validation requests concurrently: each is a bus round trip,
+    // and a batch of a hundred devices must not add up a hundred of them.
+    let validated: Vec<(String, ApiResult<Value>)> = futures::stream::iter(checked)
+        .map(|(rid, r)| {
+            let s = &s;
+            async move {
+                let r = match r {
+                    Ok(d) if !bypass => s.validate_with_service(&d).await.map(|()| d),
+                    other => other,
+                };
+                (rid, r)
+            }
+        })
+        .buffered(VALIDATIONS_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut out = Vec::with_capacity(validated.len());
+    for (rid, r) in validated {
         let r = async {
-            let d = validate_device(wrapped(&item, "device")?, None)?;
-            check_device_refs(&s.store, &d)?;
-            if s.store
-                .get_by_name(&DEVICES, d["name"].as_str().unwrap_or(""))?
-                .is_some()
-            {
-                return Err(ApiError::conflict(format!(
-                    "device {} already exists",
-                    d["name"]
-                )));
-            }
-            if !bypass {
-                s.validate_with_service(&d).await?;
-            }
+            let d = r?;
             let doc = d.clone();
             s.blocking(move |st| st.insert(&DEVICES, &doc)).await?;
             s.device_event("add", &d).await;
@@ -933,6 +956,9 @@ async fn device_add(State(s): State<Metadata>, Query(q): Q, body: Bytes) -> ApiR
     }
     Ok(api::multi_status(out))
 }
+
+/// Device validation requests of one add batch that may wait for their answers at once.
+const VALIDATIONS_IN_FLIGHT: usize = 32;
 
 fn check_device_refs(store: &Store, d: &Value) -> ApiResult<()> {
     let svc = d["serviceName"].as_str().unwrap_or("");

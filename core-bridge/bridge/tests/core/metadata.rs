@@ -176,6 +176,70 @@ async fn device_adds_are_validated_by_the_owning_service_over_the_bus() {
 }
 
 #[tokio::test]
+async fn device_add_batch_asks_for_all_validations_at_once_and_keeps_reply_order() {
+    let broker = Mosquitto::start().await.unwrap();
+    let mut cfg = CoreBridgeConfig::ephemeral();
+    cfg.embedded_broker.enabled = false;
+    cfg.message_bus.host = broker.host().to_string();
+    cfg.message_bus.port = broker.port();
+    cfg.service.request_timeout = "3s".into();
+    let c = Core::start(cfg).await;
+    call(
+        c.http
+            .post(c.metadata("/deviceservice"))
+            .json(&json!([service("ds1")])),
+    )
+    .await;
+    call(
+        c.http
+            .post(c.metadata("/deviceprofile"))
+            .json(&json!([profile("P1")])),
+    )
+    .await;
+
+    // This stand-in answers nothing until four validation requests wait at the same time, so
+    // a core that validates one device after the other times out on the first.
+    const BATCH: usize = 4;
+    let (client, mut rx) = mqtt(broker.port(), &["edgex/ds1/validate/device"]).await;
+    tokio::spawn(async move {
+        let mut waiting = Vec::new();
+        while let Some((_, env)) = rx.recv().await {
+            waiting.push(env["requestID"].as_str().unwrap_or("").to_string());
+            if waiting.len() < BATCH {
+                continue;
+            }
+            for rid in waiting.drain(..) {
+                let reply = json!({"apiVersion":"v3","correlationID":"c","requestID":rid,"errorCode":0,"payload":null,"contentType":"application/json"});
+                client
+                    .publish(
+                        format!("edgex/response/ds1/{rid}"),
+                        QoS::AtMostOnce,
+                        false,
+                        reply.to_string(),
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+
+    let mut batch: Vec<_> = (0..BATCH)
+        .map(|i| device(&format!("D{i}"), "ds1", "P1"))
+        .collect();
+    batch.insert(2, device("D0", "ds1", "P1"));
+    let (_, body) = call(c.http.post(c.metadata("/device")).json(&batch)).await;
+    let codes: Vec<_> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["statusCode"].as_u64().unwrap())
+        .collect();
+    assert_eq!(codes, [201, 201, 409, 201, 201], "{body}");
+    let (_, all) = call(c.http.get(c.metadata("/device/all"))).await;
+    assert_eq!(all["totalCount"], BATCH, "{all}");
+}
+
+#[tokio::test]
 async fn device_add_without_a_listening_service_times_out_as_503() {
     let broker = Mosquitto::start().await.unwrap();
     let mut cfg = CoreBridgeConfig::ephemeral();
