@@ -143,6 +143,10 @@ fn special_bytes(w: u64) -> u64 {
     (ctrl | quote | backslash) & HIGHS
 }
 
+fn word_at(b: &[u8], i: usize) -> Option<[u8; 8]> {
+    b.get(i..i + 8)?.try_into().ok()
+}
+
 /// The string whose opening quote is at `i`: the index after its closing quote and whether it
 /// holds escapes. `None` when it is not a valid JSON string.
 #[inline(always)]
@@ -153,29 +157,39 @@ fn string(b: &[u8], i: usize) -> Option<(usize, bool)> {
     let mut i = i + 1;
     let mut escaped = false;
     loop {
-        // Eight bytes at a time while they last, then byte by byte.
-        while let Some(chunk) = b.get(i..i + 8) {
-            let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).ok()?);
-            let hits = special_bytes(word);
-            if hits != 0 {
-                i += hits.trailing_zeros() as usize / 8;
-                break;
+        i = plain_run_end(b, i);
+        match *b.get(i)? {
+            b'"' => return Some((i + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                i = escape(b, i)?;
             }
-            i += 8;
-        }
-        loop {
-            match *b.get(i)? {
-                b'"' => return Some((i + 1, escaped)),
-                b'\\' => {
-                    escaped = true;
-                    i = escape(b, i)?;
-                    break;
-                }
-                0..=0x1f => return None,
-                _ => i += 1,
-            }
+            // A raw control character.
+            _ => return None,
         }
     }
+}
+
+/// The index of the first byte at or after `i` that is `"`, `\` or below 0x20 (`b.len()` when
+/// there is none): the end of a run that a JSON string holds as is.
+#[inline(always)]
+pub(super) fn plain_run_end(b: &[u8], mut i: usize) -> usize {
+    // Eight bytes at a time while they last.
+    while let Some(word) = word_at(b, i) {
+        let hits = special_bytes(u64::from_le_bytes(word));
+        if hits != 0 {
+            return i + hits.trailing_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    // Then byte by byte.
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// Moves past the escape sequence whose backslash is at `i`.
