@@ -151,7 +151,7 @@ impl Sdk {
                             event.readings = changed;
                         }
                     }
-                    self.publish_event(&event).await;
+                    self.publish_event(event).await;
                 }
                 Ok(None) => {}
                 Err(e) => {

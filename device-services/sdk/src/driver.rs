@@ -122,11 +122,11 @@ pub struct MetadataView(pub(crate) Arc<crate::sdk::Cache>);
 impl MetadataView {
     /// The device of that name, if this service owns it.
     pub fn device(&self, name: &str) -> Option<Device> {
-        self.0.device(name)
+        self.0.device(name).map(|d| Device::clone(&d))
     }
     /// The device profile of that name, if one of this service's devices uses it.
     pub fn profile(&self, name: &str) -> Option<DeviceProfile> {
-        self.0.profile(name)
+        self.0.profile(name).map(|p| p.profile.clone())
     }
     /// The names of every device of this service.
     pub fn device_names(&self) -> Vec<String> {

@@ -167,7 +167,7 @@ impl Sdk {
                 let profile: DeviceProfile = ev.decode_details().map_err(|e| e.to_string())?;
                 let name = profile.name.clone();
                 self.cache.put_profile(profile);
-                let users: Vec<Device> = self
+                let users: Vec<Arc<Device>> = self
                     .cache
                     .devices
                     .read()

@@ -105,33 +105,83 @@ impl OriginClock {
 }
 
 /// Metadata the service keeps in memory, kept in step with core-metadata by system events.
+///
+/// Devices and profiles are shared (`Arc`): a command or autoevent tick borrows them instead of
+/// copying a profile of possibly hundreds of resources. An update replaces the entry; readers
+/// holding the old one finish with it.
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
-    pub(crate) devices: RwLock<HashMap<String, Device>>,
-    pub(crate) profiles: RwLock<HashMap<String, DeviceProfile>>,
+    pub(crate) devices: RwLock<HashMap<String, Arc<Device>>>,
+    pub(crate) profiles: RwLock<HashMap<String, Arc<ProfileEntry>>>,
     pub(crate) watchers: RwLock<HashMap<String, ProvisionWatcher>>,
+}
+
+/// A cached device profile with the read selections resolved from it so far.
+#[derive(Debug)]
+pub(crate) struct ProfileEntry {
+    pub(crate) profile: DeviceProfile,
+    /// Read selections by deviceCommand or deviceResource name. Only names the profile defines
+    /// are kept (never arbitrary request text), so the map is bounded by the profile's size;
+    /// it lives and dies with this entry, so a profile update can never serve stale selections.
+    reads: Mutex<HashMap<String, Arc<ReadSelection>>>,
+}
+
+impl ProfileEntry {
+    pub(crate) fn new(profile: DeviceProfile) -> Self {
+        ProfileEntry {
+            profile,
+            reads: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl std::ops::Deref for ProfileEntry {
+    type Target = DeviceProfile;
+    fn deref(&self) -> &DeviceProfile {
+        &self.profile
+    }
+}
+
+/// What a read of one command selects: its targets, the driver requests for them (without a
+/// raw query) and the deviceCommand's tags. Built once per profile and name, then shared.
+#[derive(Debug)]
+pub(crate) struct ReadSelection {
+    pub(crate) targets: Vec<Target>,
+    pub(crate) requests: Vec<CommandRequest>,
+    pub(crate) tags: AnyMap,
+}
+
+impl ReadSelection {
+    fn new(targets: Vec<Target>, tags: AnyMap) -> Self {
+        let requests = Sdk::requests(&targets, "");
+        ReadSelection {
+            targets,
+            requests,
+            tags,
+        }
+    }
 }
 
 impl Cache {
     /// The device of that name, if this service owns it.
-    pub(crate) fn device(&self, name: &str) -> Option<Device> {
+    pub(crate) fn device(&self, name: &str) -> Option<Arc<Device>> {
         self.devices.read().ok()?.get(name).cloned()
     }
     /// The device profile of that name, if a device of this service uses it.
-    pub(crate) fn profile(&self, name: &str) -> Option<DeviceProfile> {
+    pub(crate) fn profile(&self, name: &str) -> Option<Arc<ProfileEntry>> {
         self.profiles.read().ok()?.get(name).cloned()
     }
     pub(crate) fn put_device(&self, d: Device) {
         if let Ok(mut m) = self.devices.write() {
-            m.insert(d.name.clone(), d);
+            m.insert(d.name.clone(), Arc::new(d));
         }
     }
-    pub(crate) fn remove_device(&self, name: &str) -> Option<Device> {
+    pub(crate) fn remove_device(&self, name: &str) -> Option<Arc<Device>> {
         self.devices.write().ok()?.remove(name)
     }
     pub(crate) fn put_profile(&self, p: DeviceProfile) {
         if let Ok(mut m) = self.profiles.write() {
-            m.insert(p.name.clone(), p);
+            m.insert(p.name.clone(), Arc::new(ProfileEntry::new(p)));
         }
     }
     /// The names of every device of this service.
@@ -229,7 +279,10 @@ impl Sdk {
 
     /// State checks shared by GET and SET (reference order): service lock, device, device lock,
     /// operating state, profile.
-    fn check_device(&self, device_name: &str) -> Result<(Device, DeviceProfile), EdgeXError> {
+    fn check_device(
+        &self,
+        device_name: &str,
+    ) -> Result<(Arc<Device>, Arc<ProfileEntry>), EdgeXError> {
         if self.service_locked() {
             return Err(EdgeXError::locked(format!(
                 "service {} locked",
@@ -275,21 +328,50 @@ impl Sdk {
             .unwrap_or(false)
     }
 
+    /// What a read of `command` selects. Selections of a deviceCommand, or of one
+    /// deviceResource named exactly, are resolved once per profile and shared; regular
+    /// expressions are resolved on every call.
+    fn read_selection(
+        &self,
+        profile: &ProfileEntry,
+        command: &str,
+        regex: bool,
+    ) -> Result<Arc<ReadSelection>, EdgeXError> {
+        if let Some(sel) = profile
+            .reads
+            .lock()
+            .ok()
+            .and_then(|m| m.get(command).cloned())
+        {
+            return Ok(sel);
+        }
+        let (targets, tags, cacheable) = self.read_targets(profile, command, regex)?;
+        let sel = Arc::new(ReadSelection::new(targets, tags));
+        if cacheable && let Ok(mut m) = profile.reads.lock() {
+            m.insert(command.to_owned(), Arc::clone(&sel));
+        }
+        Ok(sel)
+    }
+
+    /// Targets and tags of a read of `command`, and whether the result depends only on the
+    /// profile and a name it defines (so it may be kept).
     fn read_targets(
         &self,
         profile: &DeviceProfile,
         command: &str,
         regex: bool,
-    ) -> Result<(Vec<Target>, AnyMap), EdgeXError> {
+    ) -> Result<(Vec<Target>, AnyMap, bool), EdgeXError> {
         if let Some(dc) = profile.command(command) {
             if !dc.read_write.readable() {
                 return Err(EdgeXError::not_allowed(format!(
                     "deviceCommand {command} is write-only"
                 )));
             }
-            return Ok((self.command_targets(profile, dc)?, dc.tags.clone()));
+            return Ok((self.command_targets(profile, dc)?, dc.tags.clone(), true));
         }
-        if regex {
+        // A name without regex metacharacters matches only itself, as a regex or not.
+        let literal = regex::escape(command) == command;
+        if regex && !literal {
             let re = regex::Regex::new(&format!("^(?:{command})$")).map_err(|e| {
                 EdgeXError::contract_invalid(format!("invalid regular expression {command}: {e}"))
             })?;
@@ -318,7 +400,7 @@ impl Sdk {
                     "deviceResource {command} is write-only"
                 )));
             }
-            return Ok((readable, AnyMap::new()));
+            return Ok((readable, AnyMap::new(), false));
         }
         let r = profile.resource(command).ok_or_else(|| {
             EdgeXError::not_found(format!(
@@ -338,6 +420,7 @@ impl Sdk {
                 mappings: BTreeMap::new(),
             }],
             AnyMap::new(),
+            true,
         ))
     }
 
@@ -415,11 +498,17 @@ impl Sdk {
         opts: &GetOptions,
     ) -> Result<Option<Event>, EdgeXError> {
         let (device, profile) = self.check_device(device_name)?;
-        let (targets, command_tags) = self.read_targets(&profile, command, opts.regex)?;
-        let requests = Self::requests(&targets, &opts.raw_query);
+        let selection = self.read_selection(&profile, command, opts.regex)?;
+        let with_query;
+        let requests: &[CommandRequest] = if opts.raw_query.is_empty() {
+            &selection.requests
+        } else {
+            with_query = Self::requests(&selection.targets, &opts.raw_query);
+            &with_query
+        };
         let values = self
             .driver
-            .handle_read_commands(&device.name, &device.protocols, &requests)
+            .handle_read_commands(&device.name, &device.protocols, requests)
             .await
             .map_err(|e| e.to_edgex(format!("error reading {command} for device {device_name}")))?;
         if values.is_empty() {
@@ -429,15 +518,15 @@ impl Sdk {
             &device,
             &profile,
             command,
-            &targets,
+            &selection.targets,
             values,
-            command_tags,
+            &selection.tags,
             true,
         )?;
         if opts.push_event {
             let sdk = Arc::clone(self);
             let ev = event.clone();
-            tokio::spawn(async move { sdk.publish_event(&ev).await });
+            tokio::spawn(async move { sdk.publish_event(ev).await });
         }
         Ok(Some(event))
     }
@@ -451,14 +540,19 @@ impl Sdk {
         source: &str,
         targets: &[Target],
         values: Vec<CommandValue>,
-        command_tags: AnyMap,
+        command_tags: &AnyMap,
         transform_values: bool,
     ) -> Result<Event, EdgeXError> {
         let origin = self.origin.next();
         let mut event = Event::new(&profile.name, &device.name, source, origin);
         let units = self.config.writable.reading.reading_units;
-        for cv in values {
-            let target = targets.iter().find(|t| t.resource.name == cv.resource_name);
+        event.readings.reserve_exact(values.len());
+        for (i, cv) in values.into_iter().enumerate() {
+            // Drivers answer in request order; look further only when one does not.
+            let target = targets
+                .get(i)
+                .filter(|t| t.resource.name == cv.resource_name)
+                .or_else(|| targets.iter().find(|t| t.resource.name == cv.resource_name));
             let resource = match target {
                 Some(t) => Some(&t.resource),
                 None => profile.resource(&cv.resource_name),
@@ -470,7 +564,7 @@ impl Sdk {
                 )));
             };
             let reading_origin = if cv.origin != 0 { cv.origin } else { origin };
-            let mut value = cv.value.clone();
+            let mut value = cv.value;
             let mut value_type = cv.value_type;
             if transform_values
                 && self.config.device.data_transform
@@ -512,6 +606,7 @@ impl Sdk {
             }
             if transform_values
                 && let Some(t) = target
+                && !t.mappings.is_empty()
                 && let Some(v) = &value
                 && let Some(mapped) = t.mappings.get(&gofmt::go_text(v))
             {
@@ -529,7 +624,6 @@ impl Sdk {
                 Some(Value::Binary(data)) => {
                     let media = cv
                         .media_type
-                        .clone()
                         .unwrap_or_else(|| resource.properties.media_type.clone());
                     Reading::binary(
                         &device.name,
@@ -569,14 +663,12 @@ impl Sdk {
                 reading.units = resource.properties.units.clone();
             }
             reading.tags = resource.tags.clone();
-            for (k, v) in &cv.tags {
-                reading
-                    .tags
-                    .insert(k.clone(), serde_json::Value::String(v.clone()));
+            for (k, v) in cv.tags {
+                reading.tags.insert(k, serde_json::Value::String(v));
             }
             event.readings.push(reading);
         }
-        event.tags = command_tags;
+        event.tags = command_tags.clone();
         for (k, v) in &device.tags {
             event.tags.insert(k.clone(), v.clone());
         }
@@ -696,20 +788,28 @@ impl Sdk {
             .map_err(|e| e.to_edgex(format!("error writing {command} for device {device_name}")))?;
         if read_write != ReadWrite::W {
             let event =
-                self.values_to_event(&device, &profile, command, &targets, written, tags, false)?;
+                self.values_to_event(&device, &profile, command, &targets, written, &tags, false)?;
             let sdk = Arc::clone(self);
-            tokio::spawn(async move { sdk.publish_event(&event).await });
+            tokio::spawn(async move { sdk.publish_event(event).await });
         }
         Ok(())
     }
 
     /// Publishes an event on `<base>/events/device/<service>/<profile>/<device>/<source>`.
     /// Failures (no bus, size limit, broker) are logged: an event is never worth a crash.
-    pub(crate) async fn publish_event(&self, event: &Event) {
+    pub(crate) async fn publish_event(&self, event: Event) {
         let Some(bus) = &self.bus else {
             tracing::debug!(device = %event.device_name, "no message bus; event not published");
             return;
         };
+        let topic = self.topics.device_events(
+            &self.service_name,
+            &event.profile_name,
+            &event.device_name,
+            &event.source_name,
+        );
+        let readings = event.readings.len();
+        let device_name = event.device_name.clone();
         let envelope = match event_envelope(event) {
             Ok(e) => e,
             Err(e) => {
@@ -721,18 +821,12 @@ impl Sdk {
         if limit > 0 {
             let size = envelope.to_vec(PayloadEncoding::Json).len();
             if size > (limit as usize) * 1024 {
-                tracing::error!(device = %event.device_name, size, "message size exceed limit({limit} KB); event dropped");
+                tracing::error!(device = %device_name, size, "message size exceed limit({limit} KB); event dropped");
                 return;
             }
         }
-        let topic = self.topics.device_events(
-            &self.service_name,
-            &event.profile_name,
-            &event.device_name,
-            &event.source_name,
-        );
         match bus.publish(&topic, &envelope).await {
-            Ok(()) => self.metrics.event_sent(event.readings.len()),
+            Ok(()) => self.metrics.event_sent(readings),
             Err(e) => tracing::error!(error = %e, %topic, "failed to publish event"),
         }
     }
@@ -745,7 +839,7 @@ impl Sdk {
             if d.operating_state == state {
                 return;
             }
-            d.operating_state = state;
+            Arc::make_mut(d).operating_state = state;
         }
         if let Err(e) = self
             .metadata
@@ -895,11 +989,20 @@ impl Sdk {
     }
 
     /// Targets for async values: the deviceCommand's operations, or none (plain resources).
-    pub(crate) fn targets_for_async(&self, profile: &DeviceProfile, source: &str) -> Vec<Target> {
-        profile
-            .command(source)
-            .and_then(|dc| self.command_targets(profile, dc).ok())
-            .unwrap_or_default()
+    pub(crate) fn targets_for_async(
+        &self,
+        profile: &ProfileEntry,
+        source: &str,
+    ) -> Option<Arc<ReadSelection>> {
+        let dc = profile.command(source)?;
+        match self.read_selection(profile, source, false) {
+            Ok(sel) => Some(sel),
+            // Async values may come for a command REST cannot read (write-only).
+            Err(_) => {
+                let targets = self.command_targets(profile, dc).ok()?;
+                Some(Arc::new(ReadSelection::new(targets, AnyMap::new())))
+            }
+        }
     }
 
     /// Stores a secret from `POST /secret`.
@@ -941,8 +1044,9 @@ pub(crate) fn event_body_envelope<T: serde::Serialize>(
 }
 
 /// The envelope of an event: an `AddEventRequest` (see [`event_body_envelope`]).
-pub(crate) fn event_envelope(event: &Event) -> Result<MessageEnvelope, String> {
-    event_body_envelope(&edgex_contracts::AddEventRequest::new(event.clone()), event)
+pub(crate) fn event_envelope(event: Event) -> Result<MessageEnvelope, String> {
+    let body = edgex_contracts::AddEventRequest::new(event);
+    event_body_envelope(&body, &body.event)
 }
 
 #[cfg(test)]

@@ -406,19 +406,20 @@ impl Sdk {
             .profile(&device.profile_name)
             .ok_or_else(|| format!("profile {} not found", device.profile_name))?;
         self.device_succeeded(&device.name);
-        let targets = self.targets_for_async(&profile, &source);
+        let selection = self.targets_for_async(&profile, &source);
+        let targets = selection.as_ref().map_or(&[][..], |s| &s.targets[..]);
         let event = self
             .values_to_event(
                 &device,
                 &profile,
                 &source,
-                &targets,
+                targets,
                 av.values,
-                Default::default(),
+                &Default::default(),
                 true,
             )
             .map_err(|e| e.message)?;
-        self.publish_event(&event).await;
+        self.publish_event(event).await;
         Ok(())
     }
 

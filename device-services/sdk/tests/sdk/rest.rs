@@ -371,3 +371,48 @@ async fn a_locked_service_answers_423_and_max_event_size_drops_large_events() {
         .unwrap();
     assert_eq!(r.status(), 423);
 }
+
+#[tokio::test]
+async fn a_profile_update_changes_what_an_already_read_command_reads() {
+    let h = Harness::start().await;
+    let rot = format!("{}/device/name/Simple-Device01/Rotation", h.base);
+    let names = |resp: EventResponse| -> Vec<String> {
+        resp.event
+            .readings
+            .into_iter()
+            .map(|r| r.resource_name)
+            .collect()
+    };
+    let first: EventResponse = h.http.get(&rot).send().await.unwrap().json().await.unwrap();
+    assert_eq!(names(first), ["Xrotation", "Yrotation", "Zrotation"]);
+
+    let mut profile = h.fake.store.lock().unwrap().profiles["Simple-Device"].clone();
+    let rotation = profile
+        .device_commands
+        .iter_mut()
+        .find(|c| c.name == "Rotation")
+        .unwrap();
+    rotation.resource_operations.truncate(1);
+    h.fake
+        .publish_system_event(
+            "deviceprofile",
+            "update",
+            SERVICE,
+            "Simple-Device",
+            &profile,
+        )
+        .await;
+    edgex_test_support::eventually::wait_until(
+        "Rotation reads only Xrotation",
+        std::time::Duration::from_secs(5),
+        || {
+            let req = h.http.get(&rot);
+            async move {
+                let resp: EventResponse = req.send().await.unwrap().json().await.unwrap();
+                let n = names(resp);
+                (n == ["Xrotation"], n)
+            }
+        },
+    )
+    .await;
+}
