@@ -372,7 +372,7 @@ fn the_dockerfile_builds_each_binary_in_the_image_profile_as_the_compose_user() 
     let cargo_toml = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
     assert!(cargo_toml.contains("[profile.image]"));
     for needle in [
-        "cargo build --profile image --locked --target x86_64-unknown-linux-musl --bin \"${BIN}\"",
+        "cargo build --profile image --locked --target x86_64-unknown-linux-musl --workspace --bin \"${BIN}\"",
         "target/x86_64-unknown-linux-musl/image/${BIN}",
         "compose/res/${BIN}",
         "/etc/ssl/certs/ca-certificates.crt",
