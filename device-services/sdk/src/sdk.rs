@@ -749,8 +749,9 @@ impl Sdk {
                 None if !t.resource.properties.default_value.is_empty() => {
                     serde_json::Value::String(t.resource.properties.default_value.clone())
                 }
+                // Upstream answers 500 here; the request is what is wrong, so this is a 400.
                 None => {
-                    return Err(EdgeXError::server(format!(
+                    return Err(EdgeXError::contract_invalid(format!(
                         "deviceResource {name} not found in request body and no default value defined"
                     )));
                 }

@@ -154,6 +154,12 @@ async fn command_errors_use_upstream_status_codes_and_error_bodies() {
         status(put("Switch", json!([1, 2])).await.unwrap()).await,
         400
     );
+    // A body without the resource, which has no default: the request is wrong, not the
+    // service (upstream answers 500).
+    assert_eq!(
+        status(put("Xrotation", json!({"Other": 1})).await.unwrap()).await,
+        400
+    );
     let raw = h
         .http
         .put(format!("{}/device/name/Simple-Device01/Switch", h.base))
