@@ -131,6 +131,45 @@ fn status_kb(pid: u32, key: &str) -> Option<u64> {
         .ok()
 }
 
+/// Resident memory of a process split by where it lives, from `/proc/<pid>/smaps`:
+/// (the executable's own pages, shared libraries, `[heap]` plus anonymous mappings).
+fn rss_breakdown(pid: u32) -> Option<(u64, u64, u64)> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).ok()?;
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    let exe = exe.to_string_lossy();
+    let (mut own, mut libs, mut anon) = (0, 0, 0);
+    let mut current = String::new();
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let Some(first) = fields.next() else { continue };
+        if first.contains('-') && !first.ends_with(':') {
+            // Mapping header: range perms offset dev inode [path]
+            current = fields.nth(4).unwrap_or("").to_owned();
+        } else if first == "Rss:" {
+            let kb: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            if current.is_empty() || current.starts_with('[') {
+                anon += kb;
+            } else if current == exe {
+                own += kb;
+            } else {
+                libs += kb;
+            }
+        }
+    }
+    Some((own, libs, anon))
+}
+
+fn print_breakdown(pid: u32) {
+    if let Some((own, libs, anon)) = rss_breakdown(pid) {
+        println!(
+            "  of which                 executable {:.1} MiB, shared libraries {:.1} MiB, heap/anonymous {:.1} MiB",
+            own as f64 / 1024.0,
+            libs as f64 / 1024.0,
+            anon as f64 / 1024.0
+        );
+    }
+}
+
 fn clk_tck() -> f64 {
     // Linux reports CPU times in USER_HZ, 100 on every architecture we run on.
     100.0
@@ -486,6 +525,8 @@ fn throughput(bench: &Bench, args: &Args) -> anyhow::Result<()> {
     let req1 = sim_requests.lock().map(|g| *g).unwrap_or(0);
     let (ev1, rd1, bad1) = snapshot()?;
     let hwm = status_kb(pid, "VmHWM:").unwrap_or(0);
+    let threads = status_kb(pid, "Threads:").unwrap_or(0);
+    let breakdown_pid = pid;
     let load_end = loadavg();
 
     let expected_per_device = elapsed / args.interval.as_secs_f64();
@@ -530,6 +571,8 @@ fn throughput(bench: &Bench, args: &Args) -> anyhow::Result<()> {
         peak as f64 / 1024.0,
         hwm as f64 / 1024.0
     );
+    print_breakdown(breakdown_pid);
+    println!("device-modbus threads     {threads}");
     println!(
         "core-bridge CPU / RSS     {core_cpu_pct:.1} % / {:.1} MiB",
         core_med as f64 / 1024.0
@@ -576,6 +619,7 @@ fn footprint(bench: &Bench, args: &Args) -> anyhow::Result<()> {
         args.idle_devices,
         idle_rss as f64 / 1024.0
     );
+    print_breakdown(ds.pid());
     for b in ["device-modbus", "core-bridge", "modbus-sim"] {
         let size = std::fs::metadata(bench.bins.join(b))
             .map(|m| m.len())
