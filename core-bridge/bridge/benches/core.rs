@@ -1,39 +1,107 @@
 //! core-bridge benchmarks (run with `cargo bench -p core-bridge --bench core`; figures in
-//! docs/performance.md, section "core-bridge"):
+//! docs/performance.md, section "core-bridge"). Name parts after `--` to run only those
+//! (`cargo bench -p core-bridge --bench core -- decode ceiling`); the default runs all:
 //!
-//! 1. store ceiling: events committed per second by the batched ingest write path alone;
-//! 2. bus ingest: events published on the embedded broker and persisted (durably, on disk) per second;
-//! 3. core-metadata `GET /device/name/{name}` latency percentiles at a steady 1,000 requests/s;
-//! 4. idle RSS of the `core-bridge` binary after start-up.
+//! - `decode`: CPU cost of the ingest path per event on one core (envelope bytes → typed event →
+//!   validated → compact record), no I/O; deterministic, so `valgrind --tool=callgrind` counts
+//!   compare across runs on a busy machine;
+//! - `ceiling`: events encoded and committed per second by the batched write path alone (on disk,
+//!   one durable transaction per batch of `MAX_BATCH`);
+//! - `ingest`: events published on the embedded broker and persisted (durably, on disk) per second;
+//! - `latency`: core-metadata `GET /device/name/{name}` latency percentiles at a steady 1,000 requests/s;
+//! - `rss`: idle RSS of the `core-bridge` binary after start-up.
+//!
+//! Event and reading ids are pseudo-random UUIDs from a fixed seed, so every run stores the same data.
 
 use std::time::{Duration, Instant};
 
+use core_bridge::store::PreparedEvent;
 use core_bridge::{CoreBridgeConfig, Store};
+use edgex_contracts::Event;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+/// A v4-shaped UUID from a fixed-seed mix of `i` (random-looking, the same on every run).
+fn uuid_of(i: u64) -> String {
+    let mut z = i.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    let hi = z ^ (z >> 31);
+    let lo = hi.rotate_left(29) ^ i;
+    uuid::Builder::from_random_bytes(((u128::from(hi) << 64) | u128::from(lo)).to_le_bytes())
+        .into_uuid()
+        .to_string()
+}
+
+/// One event with one Float32 reading, as device services publish it.
 fn event(i: u64, dev: &str) -> Value {
-    json!({"apiVersion":"v3","id":uuid::Uuid::new_v4().to_string(),"deviceName":dev,"profileName":"P1",
+    json!({"apiVersion":"v3","id":uuid_of(2 * i),"deviceName":dev,"profileName":"P1",
         "sourceName":"Temp","origin":1_700_000_000_000_000_000u64 + i,
-        "readings":[{"id":uuid::Uuid::new_v4().to_string(),"origin":1_700_000_000_000_000_000u64 + i,"deviceName":dev,
+        "readings":[{"id":uuid_of(2 * i + 1),"origin":1_700_000_000_000_000_000u64 + i,"deviceName":dev,
             "resourceName":"Temp","profileName":"P1","valueType":"Float32","value":"2.55e+01"}]})
+}
+
+/// The MQTT message a device service publishes for `event(i, dev)`: topic and envelope bytes.
+fn message(i: u64, dev: &str) -> (String, Vec<u8>) {
+    let req = json!({"apiVersion":"v3","requestId":uuid_of(u64::MAX - i),"event":event(i, dev)});
+    let env = json!({"apiVersion":"v3","receivedTopic":"","correlationID":uuid_of(u64::MAX / 2 - i),
+        "requestID":"","errorCode":0,"payload":req,"contentType":"application/json"});
+    (
+        format!("edgex/events/device/ds1/P1/{dev}/Temp"),
+        env.to_string().into_bytes(),
+    )
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn decode(n: u64) {
+    let msgs: Vec<(String, Vec<u8>)> = (0..n)
+        .map(|i| message(i, &format!("dev-{}", i % 100)))
+        .collect();
+    let mut bytes = 0usize;
+    let t = Instant::now();
+    for (topic, raw) in &msgs {
+        let env = edgex_messaging::MessageEnvelope::from_slice(raw).unwrap();
+        let ev = core_bridge::data::event_from_message(topic, &env).unwrap();
+        bytes += PreparedEvent::new(&ev).unwrap().record_len();
+    }
+    let el = t.elapsed();
+    println!(
+        "decode: {n} envelopes -> validated typed events -> compact records in {el:?} = {:.0} events/s on one core \
+         (record {} bytes, envelope {} bytes)",
+        n as f64 / el.as_secs_f64(),
+        bytes as u64 / n,
+        msgs[0].1.len()
+    );
 }
 
 fn store_ceiling(dir: &std::path::Path) {
     let store = Store::open(dir).unwrap();
     let n = 200_000u64;
-    let events: Vec<Value> = (0..n)
-        .map(|i| event(i, &format!("dev-{}", i % 100)))
+    let events: Vec<Event> = (0..n)
+        .map(|i| serde_json::from_value(event(i, &format!("dev-{}", i % 100))).unwrap())
         .collect();
+    let mut commit = Duration::ZERO;
     let t = Instant::now();
     for chunk in events.chunks(core_bridge::data::MAX_BATCH) {
-        store.add_events(chunk).unwrap();
+        let prepared: Vec<PreparedEvent> = chunk
+            .iter()
+            .map(|e| PreparedEvent::new(e).unwrap())
+            .collect();
+        let c = Instant::now();
+        assert!(store.add_events(&prepared).unwrap().is_empty());
+        commit += c.elapsed();
     }
     let el = t.elapsed();
     println!(
-        "store ceiling: {n} events in {el:?} = {:.0} events/s",
-        n as f64 / el.as_secs_f64()
+        "store ceiling: {n} events encoded and committed in {el:?} = {:.0} events/s (commits alone {:.0} events/s)",
+        n as f64 / el.as_secs_f64(),
+        n as f64 / commit.as_secs_f64()
     );
 }
 
@@ -47,30 +115,24 @@ async fn bus_ingest(dir: &std::path::Path) {
     let per = 50_000u64;
     let mut payloads = Vec::new();
     for p in 0..publishers {
-        let mut v = Vec::with_capacity(per as usize);
-        for i in 0..per {
-            let dev = format!("dev-{p}");
-            let req = json!({"apiVersion":"v3","requestId":uuid::Uuid::new_v4().to_string(),"event":event(p * per + i, &dev)});
-            let env = json!({"apiVersion":"v3","receivedTopic":"","correlationID":"c","requestID":"","errorCode":0,
-                "payload":req,"contentType":"application/json"});
-            v.push((
-                format!("edgex/events/device/ds1/P1/{dev}/Temp"),
-                env.to_string().into_bytes(),
-            ));
-        }
-        payloads.push(v);
+        let dev = format!("dev-{p}");
+        payloads.push(
+            (0..per)
+                .map(|i| message(p * per + i, &dev))
+                .collect::<Vec<_>>(),
+        );
     }
     // Wait until the core's subscription is live (a probe event is persisted).
     let (probe, mut el) = AsyncClient::new(MqttOptions::new("probe", "127.0.0.1", port), 100);
     tokio::spawn(async move { while el.poll().await.is_ok() {} });
-    let probe_payload = json!({"apiVersion":"v3","payload":{"apiVersion":"v3","event":event(0, "probe")},"contentType":"application/json"});
+    let probe_payload = message(u64::MAX / 4, "probe").1;
     while core.store.event_count().unwrap() == 0 {
         probe
             .publish(
                 "edgex/events/device/ds1/P1/probe/Temp",
                 QoS::AtMostOnce,
                 false,
-                probe_payload.to_string(),
+                probe_payload.clone(),
             )
             .await
             .unwrap();
@@ -206,10 +268,29 @@ fn idle_rss(dir: &std::path::Path) {
 }
 
 fn main() {
+    // `cargo bench` passes `--bench`; anything else names the parts to run.
+    let parts: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let run = |p: &str| parts.is_empty() || parts.iter().any(|a| a == p);
+    println!("load average at start: {}", load_average());
     let dir = tempfile::tempdir().unwrap();
-    store_ceiling(&dir.path().join("ceiling"));
+    if run("decode") {
+        decode(100_000);
+    }
+    if run("ceiling") {
+        store_ceiling(&dir.path().join("ceiling"));
+    }
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(bus_ingest(&dir.path().join("ingest")));
-    rt.block_on(device_get_latency());
-    idle_rss(&dir.path().join("rss"));
+    if run("ingest") {
+        rt.block_on(bus_ingest(&dir.path().join("ingest")));
+    }
+    if run("latency") {
+        rt.block_on(device_get_latency());
+    }
+    if run("rss") {
+        idle_rss(&dir.path().join("rss"));
+    }
+    println!("load average at end: {}", load_average());
 }

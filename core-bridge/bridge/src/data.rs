@@ -1,10 +1,16 @@
 //! core-data (`/api/v3` on `CoreData.Port`): event ingest from the bus (`<base>/events/device/#`) and REST,
 //! persistence, event/reading queries, deletes and retention.
 //!
-//! Bus ingest goes through one batching writer: events queue on a channel and are committed many per
-//! transaction, which is what lets the store keep up with tens of thousands of events per second. REST adds
-//! are committed one by one before the 201 is sent.
+//! Events are decoded straight into the typed [`AddEventRequest`]/[`Event`] of edgex-contracts, validated
+//! and normalised on that value, and stored as compact records ([`PreparedEvent`]); query replies
+//! serialize the typed events, so they carry the EdgeX JSON shapes.
+//!
+//! Bus ingest is a pipeline: the receive loop gathers up to [`MAX_BATCH`] messages, each batch is
+//! decoded and encoded on a blocking thread (batches decode in parallel), and one writer commits the
+//! prepared batches in arrival order, one durable transaction per batch. REST adds are committed one by
+//! one before the 201 is sent.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -18,9 +24,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, ApiError, ApiResult, Page};
-use crate::bus::{self, Bus};
+use crate::bus::Bus;
 use crate::config::CoreDataConfig;
-use crate::store::{EventFilter, Store};
+use crate::store::{EventFilter, PreparedEvent, Store};
+use edgex_contracts::{AddEventRequest, Event, Reading};
 use edgex_messaging::MessageEnvelope;
 
 /// Service name of core-data.
@@ -29,10 +36,10 @@ pub const SERVICE: &str = "core-data";
 /// Most events committed in one transaction by the bus ingest path.
 pub const MAX_BATCH: usize = 2048;
 
-/// Batches waiting for the store writer. With the bus subscription's own bounded queue this caps
-/// the events held in memory when the store falls behind (about 4096 + 3 × MAX_BATCH); beyond that
-/// the bus backs up instead of core-bridge growing without bound.
-const PENDING_BATCHES: usize = 2;
+/// Batches being decoded or waiting for the store writer. With the bus subscription's own bounded
+/// queue this caps the events held in memory when the store falls behind (about 4096 + 4 ×
+/// MAX_BATCH); beyond that the bus backs up instead of core-bridge growing without bound.
+const PENDING_BATCHES: usize = 3;
 
 /// Shared state of the core-data API.
 #[derive(Clone, Debug)]
@@ -64,7 +71,10 @@ impl Data {
 }
 
 /// Percent-decoding of one topic level (names may be URL-escaped by publishers).
-fn unescape(s: &str) -> String {
+fn unescape(s: &str) -> Cow<'_, str> {
+    if !s.contains('%') {
+        return Cow::Borrowed(s);
+    }
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -81,66 +91,54 @@ fn unescape(s: &str) -> String {
         out.push(b[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
-fn req_str<'a>(o: &'a Value, k: &str, what: &str) -> Result<&'a str, String> {
-    match o.get(k).and_then(Value::as_str) {
-        Some(s) if !s.trim().is_empty() => Ok(s),
-        _ => Err(format!("{what}.{k} is required")),
+/// Decode an AddEventRequest body: CBOR when the content type says so, JSON otherwise.
+pub fn decode_add_event(raw: &[u8], content_type: &str) -> Result<AddEventRequest, String> {
+    if content_type.contains("cbor") {
+        edgex_contracts::codec::from_cbor(raw).map_err(|e| format!("invalid CBOR: {e}"))
+    } else {
+        serde_json::from_slice(raw).map_err(|e| format!("invalid JSON: {e}"))
     }
 }
 
-/// Validate an AddEventRequest and return its normalised Event (reading ids and elided fields restored).
-pub fn validate_event(req: &Value) -> Result<Value, String> {
-    let Some(ev) = req.get("event").filter(|e| e.is_object()) else {
-        return Err("missing event object".into());
-    };
-    let mut ev = ev.clone();
-    req_str(&ev, "id", "event")?;
-    let device = req_str(&ev, "deviceName", "event")?.to_string();
-    let profile = req_str(&ev, "profileName", "event")?.to_string();
-    let source = req_str(&ev, "sourceName", "event")?.to_string();
-    let Some(origin) = ev.get("origin").and_then(Value::as_u64).filter(|o| *o > 0) else {
+fn required(v: &str, what: &str) -> Result<(), String> {
+    if v.trim().is_empty() {
+        Err(format!("{what} is required"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Validate an event and normalise it in place: `apiVersion` v3 and reading ids filled in (the
+/// decoder already restored the reading fields that the optimized payload form leaves out).
+pub fn validate_event(ev: &mut Event) -> Result<(), String> {
+    required(&ev.id, "event.id")?;
+    required(&ev.device_name, "event.deviceName")?;
+    required(&ev.profile_name, "event.profileName")?;
+    required(&ev.source_name, "event.sourceName")?;
+    if ev.origin <= 0 {
         return Err("event.origin must be a positive integer (ns)".into());
-    };
-    ev["apiVersion"] = json!(api::API_VERSION);
-    let Some(readings) = ev
-        .get_mut("readings")
-        .and_then(Value::as_array_mut)
-        .filter(|r| !r.is_empty())
-    else {
+    }
+    if ev.readings.is_empty() {
         return Err("event.readings must be a non-empty array".into());
-    };
-    let single = readings.len() == 1;
-    for r in readings.iter_mut() {
-        let Some(o) = r.as_object_mut() else {
-            return Err("readings must be objects".into());
-        };
-        o.entry("id")
-            .or_insert_with(|| json!(uuid::Uuid::new_v4().to_string()));
-        o.entry("deviceName").or_insert_with(|| json!(device));
-        o.entry("profileName").or_insert_with(|| json!(profile));
-        o.entry("origin").or_insert(json!(origin));
-        if single {
-            o.entry("resourceName").or_insert_with(|| json!(source));
+    }
+    if ev.api_version != api::API_VERSION {
+        api::API_VERSION.clone_into(&mut ev.api_version);
+    }
+    for r in &mut ev.readings {
+        if r.resource_name.is_empty() {
+            return Err("reading.resourceName is required".into());
         }
-        for k in ["resourceName", "valueType"] {
-            if o.get(k).and_then(Value::as_str).is_none_or(str::is_empty) {
-                return Err(format!("reading.{k} is required"));
-            }
+        if r.origin <= 0 {
+            return Err("reading.origin must be a positive integer (ns)".into());
         }
-        if !o.get("origin").is_some_and(Value::is_u64) {
-            return Err("reading.origin must be an integer".into());
-        }
-        let has_value = ["value", "binaryValue", "objectValue"]
-            .iter()
-            .any(|k| o.contains_key(*k));
-        if !has_value {
-            return Err("reading needs value, binaryValue or objectValue".into());
+        if r.id.is_empty() {
+            r.id = uuid::Uuid::new_v4().to_string();
         }
     }
-    Ok(ev)
+    Ok(())
 }
 
 /// Routes under `/api/v3`.
@@ -229,52 +227,74 @@ async fn event_add(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
-    let req = bus::decode_document(&body, ct).map_err(ApiError::bad_request)?;
-    let rid = api::request_id(&req);
-    let ev = validate_event(&req).map_err(ApiError::bad_request)?;
-    if ev["profileName"] != profile.as_str()
-        || ev["deviceName"] != device.as_str()
-        || ev["sourceName"] != source.as_str()
-    {
+    let mut req = decode_add_event(&body, ct).map_err(ApiError::bad_request)?;
+    let rid = if uuid::Uuid::try_parse(&req.request_id).is_ok() {
+        std::mem::take(&mut req.request_id)
+    } else {
+        String::new()
+    };
+    let mut ev = req.event;
+    validate_event(&mut ev).map_err(ApiError::bad_request)?;
+    if ev.profile_name != profile || ev.device_name != device || ev.source_name != source {
         return Err(ApiError::bad_request(
             "path profile/device/source do not match the event",
         ));
     }
-    let id = ev["id"].clone();
     if s.cfg.persist_data {
+        let prepared = PreparedEvent::new(&ev)?;
         let store = s.store.clone();
-        let doc = ev.clone();
         let dups =
-            tokio::task::spawn_blocking(move || store.add_events(std::slice::from_ref(&doc)))
+            tokio::task::spawn_blocking(move || store.add_events(std::slice::from_ref(&prepared)))
                 .await??;
         if !dups.is_empty() {
-            return Err(ApiError::conflict(format!("event {id} already exists")));
+            return Err(ApiError::conflict(format!(
+                "event {} already exists",
+                ev.id
+            )));
         }
     }
+    let id = ev.id.clone();
     if let Some(b) = &s.bus {
         let topic = b.topics.core_events(&service, &profile, &device, &source);
-        let payload = json!({"apiVersion": api::API_VERSION, "requestId": rid, "event": ev});
-        if let Err(e) = b.publish_json(&topic, &payload).await {
+        let republish = AddEventRequest {
+            api_version: api::API_VERSION.into(),
+            request_id: rid.clone(),
+            event: ev,
+        };
+        let sent = match MessageEnvelope::from_value(&republish) {
+            Ok(env) => b.bus.publish(&topic, &env).await,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = sent {
             tracing::warn!("event republish failed: {e}");
         }
     }
     let mut b = api::base(&rid, 201, None);
-    b["id"] = id;
+    b["id"] = json!(id);
     Ok(api::reply(StatusCode::CREATED, b))
 }
 
-fn events_reply(all: (Vec<Value>, u64)) -> axum::response::Response {
+fn events_reply(all: (Vec<Event>, u64)) -> ApiResult {
     let mut b = api::base("", 200, None);
     b["totalCount"] = json!(all.1);
-    b["events"] = Value::Array(all.0);
-    api::reply(StatusCode::OK, b)
+    b["events"] = to_json(&all.0)?;
+    Ok(api::reply(StatusCode::OK, b))
 }
 
-fn readings_reply(all: (Vec<Value>, u64)) -> axum::response::Response {
+fn readings_reply(all: (Vec<Reading>, u64)) -> ApiResult {
     let mut b = api::base("", 200, None);
     b["totalCount"] = json!(all.1);
-    b["readings"] = Value::Array(all.0);
-    api::reply(StatusCode::OK, b)
+    b["readings"] = to_json(&all.0)?;
+    Ok(api::reply(StatusCode::OK, b))
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> ApiResult<Value> {
+    serde_json::to_value(v).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding the reply failed: {e}"),
+        )
+    })
 }
 
 fn count_reply(n: u64) -> axum::response::Response {
@@ -305,7 +325,7 @@ impl Data {
             store.query_events(&f, page.offset, page.limit, count)
         })
         .await??;
-        Ok(events_reply(r))
+        events_reply(r)
     }
 
     async fn readings(&self, f: EventFilter, q: &HashMap<String, String>) -> ApiResult {
@@ -316,7 +336,7 @@ impl Data {
             store.query_readings(&f, page.offset, page.limit, count)
         })
         .await??;
-        Ok(readings_reply(r))
+        readings_reply(r)
     }
 }
 
@@ -326,7 +346,7 @@ async fn event_all(State(s): State<Data>, Query(q): Q) -> ApiResult {
 
 async fn event_get(State(s): State<Data>, Path(id): Path<String>) -> ApiResult {
     match s.store.event_by_id(&id)? {
-        Some(e) => Ok(api::ok_with("event", e)),
+        Some(e) => Ok(api::ok_with("event", to_json(&e)?)),
         None => Err(ApiError::not_found(format!("event {id} not found"))),
     }
 }
@@ -520,29 +540,46 @@ async fn reading_device_range(
     s.readings(f, &q).await
 }
 
-/// Decode one bus message into an Event, checking that the topic's last three levels name its
-/// profile, device and source.
-pub fn event_from_message(topic: &str, env: &MessageEnvelope) -> Result<Value, String> {
-    let req = bus::envelope_payload(env)?;
-    let ev = validate_event(&req)?;
-    let levels: Vec<&str> = topic.rsplitn(4, '/').collect();
-    if levels.len() < 4 {
-        return Err(format!("topic {topic} is too short"));
+/// Decode one bus message into a validated Event, checking that the topic's last three levels name
+/// its profile, device and source.
+pub fn event_from_message(topic: &str, env: &MessageEnvelope) -> Result<Event, String> {
+    if env.payload.is_empty() {
+        return Err("empty payload".into());
     }
-    let (source, device, profile) = (
-        unescape(levels[0]),
-        unescape(levels[1]),
-        unescape(levels[2]),
-    );
-    if ev["profileName"] != profile.as_str()
-        || ev["deviceName"] != device.as_str()
-        || ev["sourceName"] != source.as_str()
+    if !env.is_json() && !env.content_type.contains("cbor") {
+        return Err(format!("unsupported content type {:?}", env.content_type));
+    }
+    let mut ev = decode_add_event(&env.payload, &env.content_type)?.event;
+    validate_event(&mut ev)?;
+    let mut levels = topic.rsplitn(4, '/');
+    let (Some(source), Some(device), Some(profile), Some(_)) =
+        (levels.next(), levels.next(), levels.next(), levels.next())
+    else {
+        return Err(format!("topic {topic} is too short"));
+    };
+    if unescape(profile) != ev.profile_name
+        || unescape(device) != ev.device_name
+        || unescape(source) != ev.source_name
     {
         return Err(format!(
             "topic {topic} does not match the event's profile/device/source"
         ));
     }
     Ok(ev)
+}
+
+/// Decode, validate and encode one batch of bus messages; rejected messages are logged and dropped.
+fn prepare_batch(msgs: Vec<(String, MessageEnvelope)>) -> Vec<PreparedEvent> {
+    let mut out = Vec::with_capacity(msgs.len());
+    for (topic, env) in msgs {
+        match event_from_message(&topic, &env)
+            .and_then(|ev| PreparedEvent::new(&ev).map_err(|e| format!("cannot encode event: {e}")))
+        {
+            Ok(p) => out.push(p),
+            Err(e) => tracing::warn!("event on {topic} rejected: {e}"),
+        }
+    }
+    out
 }
 
 /// Subscribe to device events and persist them in batches until `shutdown`.
@@ -556,11 +593,23 @@ pub async fn ingest(
         .subscribe(&bus.topics.device_events_filter())
         .await
         .map_err(|e| e.to_string())?;
-    let (tx, mut batch_rx) = mpsc::channel::<Vec<Value>>(PENDING_BATCHES);
-    let writer_store = store.clone();
+    // Batches in arrival order, each decoding on its own blocking thread.
+    let (tx, mut batch_rx) =
+        mpsc::channel::<tokio::task::JoinHandle<Vec<PreparedEvent>>>(PENDING_BATCHES);
     let writer = tokio::spawn(async move {
-        while let Some(batch) = batch_rx.recv().await {
-            let st = writer_store.clone();
+        while let Some(decoding) = batch_rx.recv().await {
+            let batch = match decoding.await {
+                Ok(b) if !b.is_empty() => b,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::error!("decoding events failed: {e}");
+                    continue;
+                }
+            };
+            if !persist {
+                continue;
+            }
+            let st = store.clone();
             match tokio::task::spawn_blocking(move || st.add_events(&batch)).await {
                 Ok(Ok(d)) if !d.is_empty() => {
                     tracing::debug!("{} duplicate events dropped", d.len())
@@ -577,20 +626,15 @@ pub async fn ingest(
             m = rx.recv() => match m { Some(m) => m, None => break },
         };
         let mut batch = Vec::with_capacity(64);
-        let push = |batch: &mut Vec<Value>, (topic, env): (String, MessageEnvelope)| {
-            match event_from_message(&topic, &env) {
-                Ok(ev) => batch.push(ev),
-                Err(e) => tracing::warn!("event on {topic} rejected: {e}"),
-            }
-        };
-        push(&mut batch, first);
+        batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Some(m) => push(&mut batch, m),
+                Some(m) => batch.push(m),
                 None => break,
             }
         }
-        if persist && !batch.is_empty() && tx.send(batch).await.is_err() {
+        let decoding = tokio::task::spawn_blocking(move || prepare_batch(batch));
+        if tx.send(decoding).await.is_err() {
             break;
         }
     }
@@ -647,8 +691,8 @@ mod tests {
         let ev = json!({"id":"e1","deviceName":"d 1","profileName":"p","sourceName":"s","origin":5,
             "readings":[{"valueType":"Int16","value":"1"}]});
         let ok = event_from_message("edgex/events/device/svc/p/d%201/s", &env(ev.clone())).unwrap();
-        assert_eq!(ok["readings"][0]["resourceName"], "s");
-        assert_eq!(ok["readings"][0]["deviceName"], "d 1");
+        assert_eq!(ok.readings[0].resource_name, "s");
+        assert_eq!(ok.readings[0].device_name, "d 1");
         assert!(event_from_message("edgex/events/device/svc/p/other/s", &env(ev)).is_err());
     }
 }

@@ -3,6 +3,8 @@
 //! Metadata entities live in typed *collections* (JSON documents keyed by id, with a unique name index and
 //! multimap secondary indexes). Events live in their own tables keyed by a monotonic sequence number with
 //! ordered tuple indexes by origin, device and reading resource, so ingest is a handful of appends per event.
+//! Events are stored as compact binary records ([`event_codec`]), prepared outside the write transaction
+//! ([`PreparedEvent`]) so that the single writer only inserts keys.
 //!
 //! Invariant: every write method commits with `Durability::Immediate` (redb's default) before returning, so a
 //! value acknowledged by an API survives `kill -9`.
@@ -10,11 +12,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use edgex_contracts::{Event, Reading};
 use redb::{
     Database, MultimapTableDefinition, ReadableDatabase, ReadableTable, ReadableTableMetadata,
     TableDefinition,
 };
 use serde_json::Value;
+
+pub mod event_codec;
 
 /// Store failures, mapped onto EdgeX error kinds by the API layer.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +52,8 @@ db_err!(
     redb::TableError,
     redb::StorageError,
     redb::CommitError,
-    serde_json::Error
+    serde_json::Error,
+    event_codec::CorruptRecord
 );
 
 /// Result alias for store calls.
@@ -179,8 +185,52 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// One stored event as returned by queries: the decoded Event JSON.
-pub type StoredEvent = Value;
+/// An event ready to be stored: its compact record and index keys, computed outside the write
+/// transaction (decoders can prepare events in parallel while one writer commits).
+#[derive(Debug, Clone)]
+pub struct PreparedEvent {
+    id: String,
+    device: String,
+    origin: u64,
+    /// `(resourceName, origin)` of each reading, in order.
+    readings: Vec<(String, u64)>,
+    record: Vec<u8>,
+}
+
+impl PreparedEvent {
+    /// Encode `e` (already validated: non-empty id, positive origins).
+    pub fn new(e: &Event) -> StoreResult<Self> {
+        let mut record = Vec::with_capacity(128 + 96 * e.readings.len());
+        event_codec::encode(e, &mut record)?;
+        let origin = u64::try_from(e.origin).unwrap_or(0);
+        Ok(PreparedEvent {
+            id: e.id.clone(),
+            device: e.device_name.clone(),
+            origin,
+            readings: e
+                .readings
+                .iter()
+                .map(|r| {
+                    (
+                        r.resource_name.clone(),
+                        u64::try_from(r.origin).unwrap_or(0),
+                    )
+                })
+                .collect(),
+            record,
+        })
+    }
+
+    /// The event id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Size of the stored record in bytes.
+    pub fn record_len(&self) -> usize {
+        self.record.len()
+    }
+}
 
 /// Filter for event/reading range queries.
 #[derive(Debug, Clone, Default)]
@@ -448,9 +498,9 @@ impl Store {
 
     // ---------------------------------------------------------------- events and readings
 
-    /// Persist a batch of events (Event JSON objects with `id`, `deviceName`, `origin`, `readings`) in one
-    /// durable transaction. Events whose id already exists are skipped and reported by index.
-    pub fn add_events(&self, events: &[Value]) -> StoreResult<Vec<usize>> {
+    /// Persist a batch of events in one durable transaction. Events whose id is already stored (or
+    /// repeated within the batch) are skipped and reported by index.
+    pub fn add_events(&self, events: &[PreparedEvent]) -> StoreResult<Vec<usize>> {
         let tx = self.db.begin_write()?;
         let mut duplicates = Vec::new();
         {
@@ -463,27 +513,21 @@ impl Store {
             let mut rd_resource = tx.open_table(RD_BY_RESOURCE)?;
             let mut readings = meta.get("reading_count")?.map(|g| g.value()).unwrap_or(0);
             for (n, e) in events.iter().enumerate() {
-                let id = id_of(e);
-                if ids.get(id)?.is_some() {
+                // One traversal for the common case; a duplicate puts the old mapping back.
+                let prev = ids.insert(e.id.as_str(), seq + 1)?.map(|g| g.value());
+                if let Some(old) = prev {
+                    ids.insert(e.id.as_str(), old)?;
                     duplicates.push(n);
                     continue;
                 }
                 seq += 1;
-                let origin = e.get("origin").and_then(Value::as_u64).unwrap_or(0);
-                let device = e.get("deviceName").and_then(Value::as_str).unwrap_or("");
-                ev.insert(seq, serde_json::to_vec(e)?.as_slice())?;
-                ids.insert(id, seq)?;
-                by_origin.insert((origin, seq), ())?;
-                by_device.insert((device, origin, seq), ())?;
-                if let Some(rs) = e.get("readings").and_then(Value::as_array) {
-                    for (i, r) in rs.iter().enumerate() {
-                        let i = i as u32;
-                        let ro = r.get("origin").and_then(Value::as_u64).unwrap_or(origin);
-                        let res = r.get("resourceName").and_then(Value::as_str).unwrap_or("");
-                        rd_resource.insert((res, ro, seq, i), ())?;
-                    }
-                    readings += rs.len() as u64;
+                ev.insert(seq, e.record.as_slice())?;
+                by_origin.insert((e.origin, seq), ())?;
+                by_device.insert((e.device.as_str(), e.origin, seq), ())?;
+                for (i, (res, ro)) in e.readings.iter().enumerate() {
+                    rd_resource.insert((res.as_str(), *ro, seq, i as u32), ())?;
                 }
+                readings += e.readings.len() as u64;
             }
             meta.insert("event_seq", seq)?;
             meta.insert("reading_count", readings)?;
@@ -493,7 +537,7 @@ impl Store {
     }
 
     /// Event by id.
-    pub fn event_by_id(&self, id: &str) -> StoreResult<Option<Value>> {
+    pub fn event_by_id(&self, id: &str) -> StoreResult<Option<Event>> {
         let tx = self.db.begin_read()?;
         let ids = tx.open_table(EVENT_IDS)?;
         let Some(seq) = ids.get(id)?.map(|g| g.value()) else {
@@ -501,7 +545,7 @@ impl Store {
         };
         let ev = tx.open_table(EVENTS)?;
         match ev.get(seq)? {
-            Some(g) => Ok(Some(serde_json::from_slice(g.value())?)),
+            Some(g) => Ok(Some(event_codec::decode(g.value())?)),
             None => Ok(None),
         }
     }
@@ -513,7 +557,7 @@ impl Store {
         offset: usize,
         limit: Option<usize>,
         count: bool,
-    ) -> StoreResult<(Vec<Value>, u64)> {
+    ) -> StoreResult<(Vec<Event>, u64)> {
         let tx = self.db.begin_read()?;
         let ev = tx.open_table(EVENTS)?;
         let mut seqs = Vec::new();
@@ -563,7 +607,7 @@ impl Store {
         let mut out = Vec::with_capacity(seqs.len());
         for s in seqs {
             if let Some(g) = ev.get(s)? {
-                out.push(serde_json::from_slice(g.value())?);
+                out.push(event_codec::decode(g.value())?);
             }
         }
         Ok((out, total))
@@ -576,7 +620,7 @@ impl Store {
         offset: usize,
         limit: Option<usize>,
         count: bool,
-    ) -> StoreResult<(Vec<Value>, u64)> {
+    ) -> StoreResult<(Vec<Reading>, u64)> {
         let tx = self.db.begin_read()?;
         let ev = tx.open_table(EVENTS)?;
         let mut refs: Vec<(u64, u32)> = Vec::new();
@@ -591,8 +635,7 @@ impl Store {
             let Some(g) = ev.get(seq)? else {
                 return Ok(false);
             };
-            let e: Value = serde_json::from_slice(g.value())?;
-            Ok(e.get("deviceName").and_then(Value::as_str) == Some(d.as_str()))
+            Ok(event_codec::decode(g.value())?.device_name == *d)
         };
         let visit =
             |seq: u64, i: u32, refs: &mut Vec<(u64, u32)>, total: &mut u64| -> StoreResult<bool> {
@@ -631,17 +674,11 @@ impl Store {
             let known_total = total;
             let mut out = Vec::new();
             let mut seen = 0u64;
-            let mut expand = |seq: u64, out: &mut Vec<Value>| -> StoreResult<bool> {
+            let mut expand = |seq: u64, out: &mut Vec<Reading>| -> StoreResult<bool> {
                 let Some(g) = ev.get(seq)? else {
                     return Ok(true);
                 };
-                let e: Value = serde_json::from_slice(g.value())?;
-                let rs = e
-                    .get("readings")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                for r in rs {
+                for r in event_codec::decode(g.value())?.readings {
                     if want(seen) && seen as usize >= offset {
                         out.push(r);
                     } else if !want(seen) && (!count || known_total > 0) {
@@ -680,9 +717,9 @@ impl Store {
         let mut out = Vec::with_capacity(refs.len());
         for (seq, i) in refs {
             if let Some(g) = ev.get(seq)? {
-                let e: Value = serde_json::from_slice(g.value())?;
-                if let Some(r) = e.get("readings").and_then(|r| r.get(i as usize)) {
-                    out.push(r.clone());
+                let mut e = event_codec::decode(g.value())?;
+                if (i as usize) < e.readings.len() {
+                    out.push(e.readings.swap_remove(i as usize));
                 }
             }
         }
@@ -720,22 +757,17 @@ impl Store {
             let mut readings = meta.get("reading_count")?.map(|g| g.value()).unwrap_or(0);
             for seq in seqs {
                 let Some(g) = ev.remove(seq)? else { continue };
-                let e: Value = serde_json::from_slice(g.value())?;
+                let e = event_codec::decode(g.value())?;
                 drop(g);
-                let origin = e.get("origin").and_then(Value::as_u64).unwrap_or(0);
-                let device = e.get("deviceName").and_then(Value::as_str).unwrap_or("");
-                ids.remove(id_of(&e))?;
+                let origin = u64::try_from(e.origin).unwrap_or(0);
+                ids.remove(e.id.as_str())?;
                 by_origin.remove((origin, seq))?;
-                by_device.remove((device, origin, seq))?;
-                if let Some(rs) = e.get("readings").and_then(Value::as_array) {
-                    for (i, r) in rs.iter().enumerate() {
-                        let i = i as u32;
-                        let ro = r.get("origin").and_then(Value::as_u64).unwrap_or(origin);
-                        let res = r.get("resourceName").and_then(Value::as_str).unwrap_or("");
-                        rd_resource.remove((res, ro, seq, i))?;
-                    }
-                    readings = readings.saturating_sub(rs.len() as u64);
+                by_device.remove((e.device_name.as_str(), origin, seq))?;
+                for (i, r) in e.readings.iter().enumerate() {
+                    let ro = u64::try_from(r.origin).unwrap_or(0);
+                    rd_resource.remove((r.resource_name.as_str(), ro, seq, i as u32))?;
                 }
+                readings = readings.saturating_sub(e.readings.len() as u64);
             }
             meta.insert("reading_count", readings)?;
         }
@@ -889,10 +921,13 @@ mod tests {
     #[test]
     fn events_are_queried_newest_first_by_device_and_resource() {
         let s = Store::in_memory().unwrap();
-        let evs: Vec<Value> = (0..10u64)
+        let evs: Vec<PreparedEvent> = (1..=10u64)
             .map(|i| {
-                json!({"id":format!("e{i}"),"deviceName":if i % 2 == 0 {"a"} else {"b"},"origin":i,
-                "readings":[{"origin":i,"resourceName":"r","deviceName":"x","value":i.to_string()}]})
+                let e: Event = serde_json::from_value(json!({"id":format!("e{i}"),"deviceName":if i % 2 == 0 {"a"} else {"b"},
+                    "profileName":"p","sourceName":"r","origin":i,
+                    "readings":[{"origin":i,"resourceName":"r","deviceName":"x","valueType":"Int8","value":i.to_string()}]}))
+                .unwrap();
+                PreparedEvent::new(&e).unwrap()
             })
             .collect();
         assert!(s.add_events(&evs).unwrap().is_empty());
@@ -903,7 +938,7 @@ mod tests {
         };
         let (got, total) = s.query_events(&f, 1, Some(2), true).unwrap();
         assert_eq!(total, 5);
-        assert_eq!(got[0]["id"], "e6");
+        assert_eq!(got[0].id, "e8");
         let f = EventFilter {
             resource: Some("r".into()),
             start: 2,
@@ -914,8 +949,29 @@ mod tests {
         assert_eq!((got.len(), total), (3, 3));
         assert_eq!(s.trim_events_to(4).unwrap(), 6);
         assert_eq!(s.reading_count().unwrap(), 4);
-        assert_eq!(s.delete_events_before(8).unwrap(), 2);
+        assert_eq!(s.delete_events_before(9).unwrap(), 2);
         assert_eq!(s.event_count().unwrap(), 2);
+    }
+
+    #[test]
+    fn a_repeated_event_id_is_reported_and_keeps_the_first_event() {
+        let s = Store::in_memory().unwrap();
+        let ev = |origin: u64| {
+            let e: Event =
+                serde_json::from_value(json!({"id":"same","deviceName":"d","profileName":"p",
+                "sourceName":"r","origin":origin,"readings":[{"valueType":"Int8","value":"1"}]}))
+                .unwrap();
+            PreparedEvent::new(&e).unwrap()
+        };
+        assert_eq!(s.add_events(&[ev(1), ev(2)]).unwrap(), vec![1]);
+        assert_eq!(s.add_events(&[ev(3)]).unwrap(), vec![0]);
+        assert_eq!(s.event_by_id("same").unwrap().unwrap().origin, 1);
+        assert_eq!(
+            (s.event_count().unwrap(), s.reading_count().unwrap()),
+            (1, 1)
+        );
+        assert!(s.delete_event("same").unwrap());
+        assert!(s.event_by_id("same").unwrap().is_none());
     }
 
     #[test]
