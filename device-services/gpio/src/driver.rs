@@ -28,7 +28,14 @@ pub struct GpioEvent {
 #[derive(Debug, Clone)]
 pub struct GpioDriver {
     backend: Arc<dyn GpioBackend>,
-    watches: Arc<Mutex<HashMap<String, HashMap<String, EdgeWatch>>>>,
+    /// device → resource → the attributes it was armed with and its watch.
+    watches: Arc<Mutex<HashMap<String, HashMap<String, Armed>>>>,
+}
+
+#[derive(Debug)]
+struct Armed {
+    attrs: LineAttributes,
+    _watch: EdgeWatch,
 }
 
 impl GpioDriver {
@@ -67,19 +74,31 @@ impl GpioDriver {
         self.blocking(move |b| b.write(&spec, value)).await
     }
 
+    fn watches(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashMap<String, Armed>>> {
+        self.watches.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// True when `resource` of `device` is being watched.
     pub fn is_watched(&self, device: &str, resource: &str) -> bool {
-        self.watches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.watches()
             .get(device)
             .is_some_and(|w| w.contains_key(resource))
     }
 
+    /// True when `resource` of `device` is watched with exactly `attrs`.
+    pub fn is_watched_as(&self, device: &str, resource: &str, attrs: &LineAttributes) -> bool {
+        self.watches()
+            .get(device)
+            .and_then(|w| w.get(resource))
+            .is_some_and(|a| a.attrs == *attrs)
+    }
+
     /// Starts the edge watch of `resource` of `device` (no-op without an `edge` attribute or
-    /// when it is already watched).
+    /// when it is already watched with the same attributes; a watch with other attributes is
+    /// replaced, so an unchanged device keeps its watch and loses no edge).
     /// Events go to `sink`; when it is full the event is dropped with a warning rather than
-    /// stalling the watch.
+    /// stalling the watch. The first claim of a line may block (sysfs export): call it from
+    /// the blocking pool of a tokio runtime.
     pub fn watch(
         &self,
         device: &str,
@@ -90,8 +109,12 @@ impl GpioDriver {
         let Some(edge) = attrs.edge else {
             return Ok(());
         };
-        if self.is_watched(device, resource) {
+        if self.is_watched_as(device, resource, attrs) {
             return Ok(());
+        }
+        // Stop a watch with other settings before its line is claimed again.
+        if let Some(w) = self.watches().get_mut(device) {
+            w.remove(resource);
         }
         let (dev, res) = (device.to_owned(), resource.to_owned());
         let edge_sink: EdgeSink = Arc::new(move |ev| {
@@ -106,29 +129,35 @@ impl GpioDriver {
             }
         });
         let watch = self.backend.watch(&attrs.spec, edge, edge_sink)?;
-        self.watches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(device.to_owned())
-            .or_default()
-            .insert(resource.to_owned(), watch);
+        self.watches().entry(device.to_owned()).or_default().insert(
+            resource.to_owned(),
+            Armed {
+                attrs: attrs.clone(),
+                _watch: watch,
+            },
+        );
         Ok(())
+    }
+
+    /// Stops the watches of `device` whose resource is not in `keep`.
+    pub fn retain(&self, device: &str, keep: &[&str]) {
+        let mut watches = self.watches();
+        if let Some(w) = watches.get_mut(device) {
+            w.retain(|resource, _| keep.contains(&resource.as_str()));
+            if w.is_empty() {
+                watches.remove(device);
+            }
+        }
     }
 
     /// Stops the edge watches of `device`.
     pub fn unwatch(&self, device: &str) {
-        self.watches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(device);
+        self.watches().remove(device);
     }
 
     /// Stops every watch and releases every line.
     pub fn stop(&self) {
-        self.watches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.watches().clear();
         self.backend.release_all();
     }
 }

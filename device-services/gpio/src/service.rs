@@ -4,15 +4,20 @@
 //! The backend is chosen at `initialize` from the `Driver` section ([`GpioConfig`]). Devices
 //! need no protocol properties (as upstream). Reads produce Bool values and writes take Bool
 //! parameters; unlike upstream, each resource of a multi-resource write drives its own line
-//! (upstream used the first resource's line for all). Resources with an `edge` attribute are
-//! watched from `add_device` on and push Bool async readings.
+//! (upstream used the first resource's line for all).
+//!
+//! Edge events: when a device is added (at start-up or later) every resource of its profile
+//! with an `edge` attribute is watched, and each matching transition is pushed as a Bool async
+//! reading, so an edge becomes an event without any read command. `update_device` re-arms the
+//! watches from the current profile; `remove_device` stops them. A watch that could not start
+//! is retried by the next read of its resource.
 
 use std::sync::{Arc, OnceLock};
 
 use edgex_contracts::Device;
 use edgex_device_sdk::{
-    AsyncValues, CommandRequest, CommandValue, DriverContext, DriverError, ProtocolDriver,
-    Protocols, Value, ValueType,
+    AsyncValues, CommandRequest, CommandValue, DriverContext, DriverError, MetadataView,
+    ProtocolDriver, Protocols, Value, ValueType,
 };
 use tokio::sync::mpsc;
 
@@ -39,6 +44,11 @@ pub struct GpioProtocolDriver {
     /// Set at `initialize` (or up front with [`GpioProtocolDriver::with_backend`]).
     driver: OnceLock<GpioDriver>,
     events: OnceLock<mpsc::Sender<GpioEvent>>,
+    /// The SDK's devices and profiles, set at `initialize`.
+    metadata: OnceLock<MetadataView>,
+    /// Serialises the starting of watches (a device's add and the echo of it as an update
+    /// can overlap).
+    lifecycle: tokio::sync::Mutex<()>,
 }
 
 impl GpioProtocolDriver {
@@ -66,15 +76,79 @@ impl GpioProtocolDriver {
     }
 
     /// Starts the edge watch of a resource with an `edge` attribute, once per device and
-    /// resource. The SDK hands drivers devices without their profile, so watches are armed by
-    /// the first read of the resource (an autoevent or any GET).
-    fn arm(&self, device: &str, resource: &str, attrs: &LineAttributes) -> Result<(), DriverError> {
+    /// resource (no-op when async readings are off or it is already watched). The backend's
+    /// first claim of a line may wait for sysfs export, so it runs on the blocking pool.
+    async fn arm(
+        &self,
+        device: &str,
+        resource: &str,
+        attrs: &LineAttributes,
+    ) -> Result<(), DriverError> {
         let (Some(driver), Some(events)) = (self.driver.get(), self.events.get()) else {
             return Ok(());
         };
-        driver
-            .watch(device, resource, attrs, events.clone())
+        if attrs.edge.is_none() || driver.is_watched_as(device, resource, attrs) {
+            return Ok(());
+        }
+        let _serial = self.lifecycle.lock().await;
+        let (driver, events) = (driver.clone(), events.clone());
+        let (dev, res, attrs) = (device.to_owned(), resource.to_owned(), attrs.clone());
+        tokio::task::spawn_blocking(move || driver.watch(&dev, &res, &attrs, events))
+            .await
+            .map_err(|e| DriverError::Other(format!("{device}/{resource}: watch task: {e}")))?
             .map_err(|e| context(device, resource, e))
+    }
+
+    /// Watches every edge resource of `device`'s profile and stops the watches of resources
+    /// that no longer have one; unchanged watches keep running. Every resource is tried; the
+    /// failures are reported together.
+    async fn watch_device(&self, device: &Device) -> Result<(), DriverError> {
+        let (Some(driver), Some(_)) = (self.driver.get(), self.events.get()) else {
+            return Ok(());
+        };
+        let Some(metadata) = self.metadata.get() else {
+            return Ok(());
+        };
+        let Some(profile) = metadata.profile(&device.profile_name) else {
+            driver.unwatch(&device.name);
+            return Err(DriverError::Invalid(format!(
+                "{}: device profile {:?} is unknown; its edge resources are not watched",
+                device.name, device.profile_name
+            )));
+        };
+        let mut failures = Vec::new();
+        let mut wanted = Vec::new();
+        for r in &profile.device_resources {
+            if r.properties.value_type != ValueType::Bool {
+                continue;
+            }
+            match LineAttributes::from_attributes(&r.attributes) {
+                Ok(a) if a.edge.is_some() => wanted.push((r.name.as_str(), a)),
+                Ok(_) => {}
+                Err(e) => failures.push(context(&device.name, &r.name, e)),
+            }
+        }
+        let keep: Vec<&str> = wanted.iter().map(|(name, _)| *name).collect();
+        driver.retain(&device.name, &keep);
+        for (name, attrs) in &wanted {
+            if let Err(e) = self.arm(&device.name, name, attrs).await {
+                failures.push(e);
+            }
+        }
+        if !wanted.is_empty() {
+            tracing::debug!(device = %device.name, resources = ?keep, "gpio edge watches armed");
+        }
+        match failures.len() {
+            0 => Ok(()),
+            1 => Err(failures.remove(0)),
+            _ => Err(DriverError::Invalid(
+                failures
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )),
+        }
     }
 
     fn spawn_pump(&self, out: mpsc::Sender<AsyncValues>) {
@@ -115,6 +189,7 @@ impl ProtocolDriver for GpioProtocolDriver {
             tracing::info!(interface = ?config.interface, "gpio driver initialised");
             let _ = self.driver.set(GpioDriver::new(config.backend()));
         }
+        let _ = self.metadata.set(ctx.metadata);
         if let Some(out) = ctx.async_values {
             self.spawn_pump(out);
         }
@@ -139,7 +214,10 @@ impl ProtocolDriver for GpioProtocolDriver {
             }
             let attrs = LineAttributes::from_attributes(&req.attributes)
                 .map_err(|e| context(device_name, name, e))?;
-            self.arm(device_name, name, &attrs)?;
+            // Normally armed by add_device; this retries a watch that could not start then.
+            if let Err(e) = self.arm(device_name, name, &attrs).await {
+                tracing::warn!(device = device_name, resource = %name, error = %e, "gpio edge watch not started");
+            }
             let v = driver
                 .read(&attrs)
                 .await
@@ -185,12 +263,13 @@ impl ProtocolDriver for GpioProtocolDriver {
         Ok(())
     }
 
+    async fn add_device(&self, device: &Device) -> Result<(), DriverError> {
+        self.watch_device(device).await
+    }
+
     async fn update_device(&self, device: &Device) -> Result<(), DriverError> {
-        // Settings may have changed: drop the watches; the next read re-arms them.
-        if let Some(d) = self.driver.get() {
-            d.unwatch(&device.name);
-        }
-        Ok(())
+        // The profile or the device may have changed: re-arm from what the SDK holds now.
+        self.watch_device(device).await
     }
 
     async fn remove_device(

@@ -1,7 +1,7 @@
 //! UART driver benchmarks: the hex codec and framing (pure CPU), and a request/response round
 //! trip through the port owner task over a socat pty pair with an echoing peer task.
 //!
-//! Run: `cargo bench -p device-uart --bench uart` (needs socat).
+//! Run: `cargo bench -p device-uart --bench uart` (needs socat; about 12 s after the build).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -111,5 +111,18 @@ fn round_trip(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, codec_benches, round_trip);
+/// Short runs: every bench here finishes in about two seconds; the figures are stable enough
+/// at this size (see docs/performance.md).
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_millis(1500))
+        .sample_size(30)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = codec_benches, round_trip
+}
 criterion_main!(benches);

@@ -46,9 +46,13 @@ impl FakeSysfs {
             .to_owned()
     }
 
-    /// Changes a line file as the hardware would (e.g. a button changing `value`).
+    /// Changes a line file as the hardware would (e.g. a button changing `value`). Like a
+    /// kernel attribute, a reader sees the old or the new text, never a half-written file.
     pub(crate) fn set(&self, line: u32, file: &str, text: &str) {
-        std::fs::write(self.line_dir(line).join(file), format!("{text}\n")).unwrap();
+        let dir = self.line_dir(line);
+        let tmp = dir.join(format!(".{file}.new"));
+        std::fs::write(&tmp, format!("{text}\n")).unwrap();
+        std::fs::rename(&tmp, dir.join(file)).unwrap();
     }
 }
 

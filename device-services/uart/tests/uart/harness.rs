@@ -197,6 +197,26 @@ impl Instrument {
         got
     }
 
+    /// Collects received chunks until `needle` has been received (other traffic may follow it
+    /// in the same chunk); returns everything collected. Panics after 10 s.
+    pub(crate) async fn received_containing(&mut self, needle: &[u8]) -> Vec<u8> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let mut got = Vec::new();
+        while !got.windows(needle.len()).any(|w| w == needle) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{needle:?} not received; got {:?}",
+                String::from_utf8_lossy(&got)
+            );
+            let l = self.expect_line("RX ").await;
+            let hex = &l[3..];
+            for i in (0..hex.len()).step_by(2) {
+                got.push(u8::from_str_radix(&hex[i..i + 2], 16).unwrap());
+            }
+        }
+        got
+    }
+
     pub(crate) async fn stop(mut self) {
         let _ = self.child.kill().await;
     }

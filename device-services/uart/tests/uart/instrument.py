@@ -5,6 +5,8 @@
 #   "*IDN?\n" -> "ACME,METER,1234\r\n"      "MEAS?\n" -> "23.5\r\n"
 #   "PART?\n" -> "12" (no delimiter)          "SLOW?\n" -> nothing
 #   "GAP?\n"  -> "ab", 0.5 s pause, "cd"      bytes 01 03 -> 01 03 02 00 2a ff ff
+# and, as an MT-SICS balance (commands end in CR LF):
+#   "SI" -> "S D      12.34 g"   "S" -> "S S     100.00 g"   "I4" -> 'I4 A "B123456789"'   "Z" -> "Z A"
 # Commands on stdin: "SEND <hex>" writes the bytes to the port and prints "SENT".
 import binascii, sys, threading, time
 import serial
@@ -19,6 +21,10 @@ ANSWERS = {
     b"SLOW?\n": [],
     b"GAP?\n": [b"ab", 0.5, b"cd"],
     b"\x01\x03": [b"\x01\x03\x02\x00\x2a\xff\xff"],
+    b"SI\r\n": [b"S D      12.34 g\r\n"],
+    b"S\r\n": [b"S S     100.00 g\r\n"],
+    b"I4\r\n": [b'I4 A "B123456789"\r\n'],
+    b"Z\r\n": [b"Z A\r\n"],
 }
 
 
