@@ -8,6 +8,12 @@
 //!   is a base64 string.
 //!
 //! Decoding accepts both forms and any JSON value as payload.
+//!
+//! Cost: [`MessageEnvelope::from_value`] serializes with `json_out` (serde_json's exact bytes,
+//! written more cheaply; serde_json for what it does not cover), and [`MessageEnvelope::from_slice`]
+//! reads the envelope in one pass of `scan`, validating a raw JSON payload without building it, so
+//! [`MessageEnvelope::decode_payload`] is the payload's only full parse. Envelopes the scanner does
+//! not read at a glance, and all decoding errors, go through serde_json.
 
 use crate::error::EnvelopeError;
 use base64::Engine as _;
