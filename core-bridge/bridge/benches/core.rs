@@ -6,7 +6,7 @@
 //!   validated → compact record), no I/O; deterministic, so `valgrind --tool=callgrind` counts
 //!   compare across runs on a busy machine;
 //! - `ceiling`: events encoded and committed per second by the batched write path alone (on disk,
-//!   one durable transaction per batch of `MAX_BATCH`);
+//!   one durable transaction per batch of `MAX_BATCH`; `CEILING_EVENTS=1000000` for a larger store);
 //! - `ingest`: events published on the embedded broker and persisted (durably, on disk) per second;
 //! - `latency`: core-metadata `GET /device/name/{name}` latency percentiles at a steady 1,000 requests/s;
 //! - `rss`: idle RSS of the `core-bridge` binary after start-up.
@@ -80,28 +80,48 @@ fn decode(n: u64) {
     );
 }
 
+/// Events per segment of the `ceiling` part; `CEILING_EVENTS` (default one segment) sets the total,
+/// and each segment's rate is printed, so a growing store shows whether ingest slows down with size.
+const SEGMENT: u64 = 200_000;
+
 fn store_ceiling(dir: &std::path::Path) {
     let store = Store::open(dir).unwrap();
-    let n = 200_000u64;
-    let events: Vec<Event> = (0..n)
-        .map(|i| serde_json::from_value(event(i, &format!("dev-{}", i % 100))).unwrap())
-        .collect();
-    let mut commit = Duration::ZERO;
-    let t = Instant::now();
-    for chunk in events.chunks(core_bridge::data::MAX_BATCH) {
-        let prepared: Vec<PreparedEvent> = chunk
-            .iter()
-            .map(|e| PreparedEvent::new(e).unwrap())
+    let n: u64 = std::env::var("CEILING_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(SEGMENT);
+    let (mut total, mut total_commit) = (Duration::ZERO, Duration::ZERO);
+    for from in (0..n).step_by(SEGMENT as usize) {
+        let events: Vec<Event> = (from..n.min(from + SEGMENT))
+            .map(|i| serde_json::from_value(event(i, &format!("dev-{}", i % 100))).unwrap())
             .collect();
-        let c = Instant::now();
-        assert!(store.add_events(&prepared).unwrap().is_empty());
-        commit += c.elapsed();
+        let mut commit = Duration::ZERO;
+        let t = Instant::now();
+        for chunk in events.chunks(core_bridge::data::MAX_BATCH) {
+            let prepared: Vec<PreparedEvent> = chunk
+                .iter()
+                .map(|e| PreparedEvent::new(e).unwrap())
+                .collect();
+            let c = Instant::now();
+            assert!(store.add_events(&prepared).unwrap().is_empty());
+            commit += c.elapsed();
+        }
+        let el = t.elapsed();
+        if n > SEGMENT {
+            println!(
+                "store ceiling, events {from}..{}: {:.0} events/s (commits alone {:.0} events/s)",
+                from + events.len() as u64,
+                events.len() as f64 / el.as_secs_f64(),
+                events.len() as f64 / commit.as_secs_f64()
+            );
+        }
+        total += el;
+        total_commit += commit;
     }
-    let el = t.elapsed();
     println!(
-        "store ceiling: {n} events encoded and committed in {el:?} = {:.0} events/s (commits alone {:.0} events/s)",
-        n as f64 / el.as_secs_f64(),
-        n as f64 / commit.as_secs_f64()
+        "store ceiling: {n} events encoded and committed in {total:?} = {:.0} events/s (commits alone {:.0} events/s)",
+        n as f64 / total.as_secs_f64(),
+        n as f64 / total_commit.as_secs_f64()
     );
 }
 

@@ -4,13 +4,14 @@
 //! multimap secondary indexes). Events live in their own tables keyed by a monotonic sequence number with
 //! ordered tuple indexes by origin, device and reading resource, so ingest is a handful of appends per event.
 //! Events are stored as compact binary records ([`event_codec`]), prepared outside the write transaction
-//! ([`PreparedEvent`]) so that the single writer only inserts keys.
+//! ([`PreparedEvent`]) so that the single writer only inserts keys. The event id index is keyed by
+//! generation so that ingest stays local too ([`id_index`]).
 //!
 //! Invariant: every write method commits with `Durability::Immediate` (redb's default) before returning, so a
 //! value acknowledged by an API survives `kill -9`.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use edgex_contracts::{Event, Reading};
 use redb::{
@@ -20,6 +21,9 @@ use redb::{
 use serde_json::Value;
 
 pub mod event_codec;
+mod id_index;
+
+use id_index::{EVENT_IDS, IdFilter};
 
 /// Store failures, mapped onto EdgeX error kinds by the API layer.
 #[derive(Debug, thiserror::Error)]
@@ -154,14 +158,16 @@ const COLLECTIONS: &[Collection] = &[DEVICE_SERVICES, DEVICES, PROFILES, WATCHER
 const KV: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("kp_kv");
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 const EVENTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("ev_events");
-const EVENT_IDS: TableDefinition<'_, &str, u64> = TableDefinition::new("ev_ids");
+/// The id index of schema version 1 (`id -> sequence number`), migrated to [`EVENT_IDS`] on open.
+const EVENT_IDS_V1: TableDefinition<'_, &str, u64> = TableDefinition::new("ev_ids");
 const EV_BY_ORIGIN: TableDefinition<'_, (u64, u64), ()> = TableDefinition::new("ev_by_origin");
 const EV_BY_DEVICE: TableDefinition<'_, (&str, u64, u64), ()> =
     TableDefinition::new("ev_by_device");
 const RD_BY_RESOURCE: TableDefinition<'_, (&str, u64, u64, u32), ()> =
     TableDefinition::new("rd_by_resource");
 
-const SCHEMA_VERSION: u64 = 1;
+/// 1: id index keyed by id text; 2: id index keyed by generation ([`id_index`]).
+const SCHEMA_VERSION: u64 = 2;
 
 fn docs(c: &Collection) -> TableDefinition<'static, &'static str, &'static [u8]> {
     TableDefinition::new(c.table)
@@ -177,6 +183,9 @@ fn index(i: &Index) -> MultimapTableDefinition<'static, &'static str, &'static s
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
+    /// Filter over the stored event ids. Only changed inside a write transaction (so writers, which
+    /// redb serialises, never race on it); the mutex only makes it shareable.
+    event_ids: Arc<Mutex<IdFilter>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -190,6 +199,8 @@ impl std::fmt::Debug for Store {
 #[derive(Debug, Clone)]
 pub struct PreparedEvent {
     id: String,
+    /// [`event_codec::id_key`] of `id`.
+    id_key: Vec<u8>,
     device: String,
     origin: u64,
     /// `(resourceName, origin)` of each reading, in order.
@@ -205,6 +216,7 @@ impl PreparedEvent {
         let origin = u64::try_from(e.origin).unwrap_or(0);
         Ok(PreparedEvent {
             id: e.id.clone(),
+            id_key: event_codec::id_key(&e.id),
             device: e.device_name.clone(),
             origin,
             readings: e
@@ -286,9 +298,8 @@ impl Store {
             let mut meta = tx.open_table(META)?;
             let version = meta.get("schema_version")?.map(|g| g.value());
             match version {
-                None => {
-                    meta.insert("schema_version", SCHEMA_VERSION)?;
-                }
+                None => {}
+                Some(1) => migrate_v1_ids(&tx)?,
                 Some(SCHEMA_VERSION) => {}
                 Some(other) => {
                     return Err(StoreError::Db(format!(
@@ -296,14 +307,26 @@ impl Store {
                     )));
                 }
             }
+            meta.insert("schema_version", SCHEMA_VERSION)?;
         }
         tx.open_table(EVENTS)?;
-        tx.open_table(EVENT_IDS)?;
+        let filter = IdFilter::build(&tx.open_table(EVENT_IDS)?)?;
         tx.open_table(EV_BY_ORIGIN)?;
         tx.open_table(EV_BY_DEVICE)?;
         tx.open_table(RD_BY_RESOURCE)?;
         tx.commit()?;
-        Ok(Store { db: Arc::new(db) })
+        Ok(Store {
+            db: Arc::new(db),
+            event_ids: Arc::new(Mutex::new(filter)),
+        })
+    }
+
+    /// The event id filter; a poisoned lock only means another writer panicked after its commit or
+    /// abort, and the filter is never left in a state that breaks its invariant.
+    fn event_ids(&self) -> MutexGuard<'_, IdFilter> {
+        self.event_ids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     // ---------------------------------------------------------------- collections
@@ -504,6 +527,7 @@ impl Store {
         let tx = self.db.begin_write()?;
         let mut duplicates = Vec::new();
         {
+            let mut filter = self.event_ids();
             let mut meta = tx.open_table(META)?;
             let mut seq = meta.get("event_seq")?.map(|g| g.value()).unwrap_or(0);
             let mut ev = tx.open_table(EVENTS)?;
@@ -513,14 +537,15 @@ impl Store {
             let mut rd_resource = tx.open_table(RD_BY_RESOURCE)?;
             let mut readings = meta.get("reading_count")?.map(|g| g.value()).unwrap_or(0);
             for (n, e) in events.iter().enumerate() {
-                // One traversal for the common case; a duplicate puts the old mapping back.
-                let prev = ids.insert(e.id.as_str(), seq + 1)?.map(|g| g.value());
-                if let Some(old) = prev {
-                    ids.insert(e.id.as_str(), old)?;
+                // The exact probe only runs for the few ids the filter cannot clear (repeats, and
+                // its false positives); it also sees the ids inserted earlier in this batch.
+                if filter.may_contain(&e.id_key) && id_index::find(&ids, &e.id_key)?.is_some() {
                     duplicates.push(n);
                     continue;
                 }
                 seq += 1;
+                ids.insert((id_index::generation(seq), e.id_key.as_slice()), seq)?;
+                filter.insert(&e.id_key);
                 ev.insert(seq, e.record.as_slice())?;
                 by_origin.insert((e.origin, seq), ())?;
                 by_device.insert((e.device.as_str(), e.origin, seq), ())?;
@@ -540,7 +565,7 @@ impl Store {
     pub fn event_by_id(&self, id: &str) -> StoreResult<Option<Event>> {
         let tx = self.db.begin_read()?;
         let ids = tx.open_table(EVENT_IDS)?;
-        let Some(seq) = ids.get(id)?.map(|g| g.value()) else {
+        let Some(seq) = id_index::find(&ids, &event_codec::id_key(id))? else {
             return Ok(None);
         };
         let ev = tx.open_table(EVENTS)?;
@@ -746,7 +771,8 @@ impl Store {
     ) -> StoreResult<u64> {
         let tx = self.db.begin_write()?;
         let seqs = pick(&tx)?;
-        let n = seqs.len() as u64;
+        let mut n = 0;
+        let mut filter = self.event_ids();
         {
             let mut ev = tx.open_table(EVENTS)?;
             let mut ids = tx.open_table(EVENT_IDS)?;
@@ -760,7 +786,11 @@ impl Store {
                 let e = event_codec::decode(g.value())?;
                 drop(g);
                 let origin = u64::try_from(e.origin).unwrap_or(0);
-                ids.remove(e.id.as_str())?;
+                n += 1;
+                ids.remove((
+                    id_index::generation(seq),
+                    event_codec::id_key(&e.id).as_slice(),
+                ))?;
                 by_origin.remove((origin, seq))?;
                 by_device.remove((e.device_name.as_str(), origin, seq))?;
                 for (i, r) in e.readings.iter().enumerate() {
@@ -771,7 +801,16 @@ impl Store {
             }
             meta.insert("reading_count", readings)?;
         }
+        filter.removed(n);
+        let rebuilt = if filter.needs_rebuild() {
+            Some(IdFilter::build(&tx.open_table(EVENT_IDS)?)?)
+        } else {
+            None
+        };
         tx.commit()?;
+        if let Some(f) = rebuilt {
+            *filter = f;
+        }
         Ok(n)
     }
 
@@ -780,10 +819,9 @@ impl Store {
         let id = id.to_string();
         let n = self.delete_event_seqs(|tx| {
             let ids = tx.open_table(EVENT_IDS)?;
-            Ok(ids
-                .get(id.as_str())?
-                .map(|g| vec![g.value()])
-                .unwrap_or_default())
+            Ok(id_index::find(&ids, &event_codec::id_key(&id))?
+                .into_iter()
+                .collect())
         })?;
         Ok(n > 0)
     }
@@ -826,6 +864,23 @@ impl Store {
             Ok(v)
         })
     }
+}
+
+/// Schema 1 to 2: the id index moves from `id -> seq` to `(generation, id key) -> seq`, in the
+/// transaction that opens the store (a crash during it leaves the store at version 1).
+fn migrate_v1_ids(tx: &redb::WriteTransaction) -> StoreResult<()> {
+    {
+        let old = tx.open_table(EVENT_IDS_V1)?;
+        let mut ids = tx.open_table(EVENT_IDS)?;
+        for item in old.iter()? {
+            let (id, seq) = item?;
+            let seq = seq.value();
+            let key = event_codec::id_key(id.value());
+            ids.insert((id_index::generation(seq), key.as_slice()), seq)?;
+        }
+    }
+    tx.delete_table(EVENT_IDS_V1)?;
+    Ok(())
 }
 
 fn id_of(v: &Value) -> &str {
@@ -972,6 +1027,123 @@ mod tests {
         );
         assert!(s.delete_event("same").unwrap());
         assert!(s.event_by_id("same").unwrap().is_none());
+    }
+
+    fn one_reading_event(id: &str, origin: u64) -> PreparedEvent {
+        let e: Event = serde_json::from_value(json!({"id":id,"deviceName":"d","profileName":"p",
+            "sourceName":"r","origin":origin,"readings":[{"valueType":"Int8","value":"1"}]}))
+        .unwrap();
+        PreparedEvent::new(&e).unwrap()
+    }
+
+    #[test]
+    fn events_are_found_by_id_across_generations_and_repeats_are_refused() {
+        let s = Store::in_memory().unwrap();
+        let n = 3 * (1u64 << id_index::GEN_BITS) + 5;
+        let ids: Vec<String> = (0..n)
+            .map(|i| uuid::Uuid::from_u128(u128::from(i) << 64 | 7).to_string())
+            .collect();
+        let evs: Vec<PreparedEvent> = ids
+            .iter()
+            .zip(1..)
+            .map(|(id, o)| one_reading_event(id, o))
+            .collect();
+        for chunk in evs.chunks(2048) {
+            assert!(s.add_events(chunk).unwrap().is_empty());
+        }
+        for i in [0, 1, n / 2, n - 1] {
+            assert_eq!(
+                s.event_by_id(&ids[i as usize]).unwrap().unwrap().origin,
+                i as i64 + 1
+            );
+        }
+        // Repeats from every generation, a non-UUID id, and a repeat inside one batch.
+        let again = vec![
+            one_reading_event(&ids[0], 1),
+            one_reading_event(&ids[(n / 2) as usize], 1),
+            one_reading_event("not-a-uuid", 1),
+            one_reading_event("not-a-uuid", 2),
+        ];
+        assert_eq!(s.add_events(&again).unwrap(), vec![0, 1, 3]);
+        assert_eq!(s.event_by_id("not-a-uuid").unwrap().unwrap().origin, 1);
+        assert!(s.delete_event(&ids[1]).unwrap());
+        assert!(s.event_by_id(&ids[1]).unwrap().is_none());
+        assert!(
+            s.add_events(&[one_reading_event(&ids[1], 9)])
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(s.event_count().unwrap(), n + 1);
+    }
+
+    #[test]
+    fn retention_that_deletes_most_events_rebuilds_the_id_filter_and_keeps_duplicates_exact() {
+        let s = Store::in_memory().unwrap();
+        let id = |i: u64| uuid::Uuid::from_u128(u128::from(i) + 1).to_string();
+        let evs: Vec<PreparedEvent> = (0..150_000)
+            .map(|i| one_reading_event(&id(i), i + 1))
+            .collect();
+        for chunk in evs.chunks(4096) {
+            s.add_events(chunk).unwrap();
+        }
+        assert_eq!(s.trim_events_to(1_000).unwrap(), 149_000);
+        let f = s.event_ids();
+        assert!(!f.needs_rebuild() && !f.may_contain(&event_codec::id_key(&id(5))));
+        drop(f);
+        assert_eq!(
+            s.add_events(&[one_reading_event(&id(149_999), 1)]).unwrap(),
+            vec![0]
+        );
+        assert!(
+            s.add_events(&[one_reading_event(&id(5), 1)])
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_schema_1_store_is_migrated_on_open_and_keeps_its_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = Store::open(dir.path()).unwrap();
+            let evs: Vec<PreparedEvent> = (1..=3)
+                .map(|i| one_reading_event(&format!("e{i}"), i))
+                .collect();
+            s.add_events(&evs).unwrap();
+        }
+        // Put the store back into the schema 1 layout: id text -> seq, version 1.
+        {
+            let db = Database::create(dir.path().join("core-bridge.redb")).unwrap();
+            let tx = db.begin_write().unwrap();
+            {
+                let ev = tx.open_table(EVENTS).unwrap();
+                let mut old = tx.open_table(EVENT_IDS_V1).unwrap();
+                for item in ev.iter().unwrap() {
+                    let (seq, rec) = item.unwrap();
+                    let e = event_codec::decode(rec.value()).unwrap();
+                    old.insert(e.id.as_str(), seq.value()).unwrap();
+                }
+                tx.open_table(META)
+                    .unwrap()
+                    .insert("schema_version", 1)
+                    .unwrap();
+            }
+            tx.delete_table(EVENT_IDS).unwrap();
+            tx.commit().unwrap();
+        }
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.event_by_id("e2").unwrap().unwrap().origin, 2);
+        assert_eq!(
+            s.add_events(&[one_reading_event("e3", 7)]).unwrap(),
+            vec![0]
+        );
+        let tx = s.db.begin_read().unwrap();
+        assert!(tx.open_table(EVENT_IDS_V1).is_err());
+        let meta = tx.open_table(META).unwrap();
+        assert_eq!(
+            meta.get("schema_version").unwrap().unwrap().value(),
+            SCHEMA_VERSION
+        );
     }
 
     #[test]

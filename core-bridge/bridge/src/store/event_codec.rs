@@ -211,6 +211,14 @@ fn canonical_uuid(s: &str) -> Option<uuid::Uuid> {
     (u.hyphenated().encode_lower(&mut buf).as_bytes() == s.as_bytes()).then_some(u)
 }
 
+/// The bytes that identify an event id in the store's id index: the record's own id encoding, so a
+/// canonical UUID takes 17 bytes and any other id keeps its text, and no two ids share a key.
+pub(super) fn id_key(id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(17);
+    put_id(&mut key, id);
+    key
+}
+
 fn put_id(out: &mut Vec<u8>, id: &str) {
     match canonical_uuid(id) {
         Some(u) => {
