@@ -123,7 +123,10 @@ impl Sdk {
         token: CancellationToken,
     ) {
         let mut ticker = tokio::time::interval_at(Instant::now() + interval, interval);
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        // A tick that falls due during a slow read runs once when the read ends; the others are
+        // dropped (as the Go ticker of the upstream SDK drops them), so a slow device is not sent a
+        // burst of catch-up reads and the bus no burst of events.
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut last: HashMap<String, Last> = HashMap::new();
         let opts = GetOptions::default();
         // Consecutive failed reads. An unreachable device fails on every tick; only the 1st, 2nd,

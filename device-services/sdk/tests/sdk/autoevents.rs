@@ -112,6 +112,43 @@ async fn on_change_autoevents_publish_only_when_the_value_changes() {
     assert_eq!(add.event.readings[0].simple_value(), Some("42"));
 }
 
+/// With tokio's `MissedTickBehavior::Burst`, every tick missed during a slow read fired back to back
+/// afterwards: a slow device got a burst of reads and the bus a burst of events milliseconds apart.
+/// Missed ticks are skipped instead, as the upstream SDK's Go ticker drops them.
+#[tokio::test]
+async fn ticks_missed_during_a_slow_read_are_skipped_not_fired_back_to_back() {
+    let h = Harness::start().await;
+    let mut events = h
+        .subscribe(&format!(
+            "edgex/events/device/{SERVICE}/Simple-Device/Slow01/#"
+        ))
+        .await;
+    h.fake
+        .add_device_externally(device(
+            "Slow01",
+            "slow-first",
+            vec![every(100, "Switch", false)],
+        ))
+        .await;
+    let mut origins = Vec::new();
+    for _ in 0..6 {
+        let (_, env) = recv(&mut events, 5).await;
+        let add: AddEventRequest = decode_body(&env.payload, &env.content_type).unwrap();
+        origins.push(add.event.origin);
+    }
+    // The slow first read (ticks at 100 ms, read until about 620 ms) spans five ticks. One was due
+    // when it ended and runs at once; the others are dropped, and the next runs at 700 ms. So one
+    // gap is short, where a burst would make four.
+    let short = origins
+        .windows(2)
+        .filter(|w| w[1] - w[0] < 20_000_000)
+        .count();
+    assert!(
+        short <= 1,
+        "{short} back-to-back events, origins {origins:?}"
+    );
+}
+
 #[tokio::test]
 async fn repeated_failures_set_the_device_down_and_recovery_sets_it_up() {
     let h = Harness::start_with(|c| {

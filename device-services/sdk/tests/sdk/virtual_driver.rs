@@ -1,5 +1,6 @@
 //! A real in-memory protocol driver: values live in a map per (device, resource). A device whose
-//! `other.Address` is `unreachable` fails with a link error; `refuse` makes the device say no.
+//! `other.Address` is `unreachable` fails with a link error; `refuse` makes the device say no;
+//! `slow-first` takes [`SLOW_FIRST_READ`] to answer its first read and answers at once after that.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,9 +11,14 @@ use edgex_device_sdk::{
     Protocols, Value,
 };
 
+/// How long the first read of a `slow-first` device takes.
+pub(crate) const SLOW_FIRST_READ: std::time::Duration = std::time::Duration::from_millis(520);
+
 #[derive(Debug, Default)]
 pub(crate) struct VirtualDriver {
     values: Mutex<HashMap<(String, String), Value>>,
+    /// `slow-first` devices whose slow first read has happened.
+    slowed: Mutex<Vec<String>>,
     pub(crate) ctx: Mutex<Option<DriverContext>>,
     pub(crate) added: Mutex<Vec<String>>,
 }
@@ -81,6 +87,19 @@ impl ProtocolDriver for VirtualDriver {
         requests: &[CommandRequest],
     ) -> Result<Vec<CommandValue>, DriverError> {
         self.check(protocols)?;
+        if address(protocols) == "slow-first" {
+            let first = {
+                let mut slowed = self.slowed.lock().unwrap();
+                let first = !slowed.iter().any(|d| d == device_name);
+                if first {
+                    slowed.push(device_name.to_owned());
+                }
+                first
+            };
+            if first {
+                tokio::time::sleep(SLOW_FIRST_READ).await;
+            }
+        }
         let values = self.values.lock().unwrap();
         Ok(requests
             .iter()
