@@ -35,8 +35,10 @@
 //! `set` is everything after the third comma, so it may contain commas.
 //!
 //! `exec` runs the program directly (no shell) only when `Agent.ExecAllowlist` names it
-//! exactly, kills it after `Agent.ExecTimeout`, and returns at most `Agent.ExecMaxOutput`
-//! bytes of stdout followed by stderr.
+//! exactly, kills it after `Agent.ExecTimeout`, and returns the first `Agent.ExecMaxOutput`
+//! bytes of its stdout and stderr in the order they arrived (also when it timed out). Output
+//! beyond that is read and dropped, so a chatty program neither blocks on a full pipe nor
+//! grows the exporter's memory.
 //!
 //! `service view` lists this exporter (`online`) and every service named in `Agent.Services`
 //! or in an earlier `control` request, with the status the SMA health call reports.
@@ -384,26 +386,97 @@ impl Handler {
         let mut cmd = tokio::process::Command::new(program);
         cmd.args(rest)
             .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .kill_on_drop(true);
-        match tokio::time::timeout(self.times.exec, cmd.output()).await {
-            Err(_) => Answer::err(program, format!("timed out after {:?}", self.times.exec)),
-            Ok(Err(e)) => Answer::err(program, format!("cannot run: {e}")),
-            Ok(Ok(out)) => {
-                let mut bytes = out.stdout;
-                bytes.extend_from_slice(&out.stderr);
-                let cut = bytes.len() > self.agent.exec_max_output;
-                bytes.truncate(self.agent.exec_max_output);
-                let mut text = String::from_utf8_lossy(&bytes).into_owned();
-                if cut {
-                    text.push_str("…[truncated]");
-                }
-                if out.status.success() {
-                    Answer::ok(program, text)
-                } else {
-                    Answer::err(program, format!("{}: {text}", out.status))
-                }
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => return Answer::err(program, format!("cannot run: {e}")),
+        };
+        let mut output = CappedOutput::new(self.agent.exec_max_output);
+        let finished = tokio::time::timeout(self.times.exec, async {
+            output.read_from(&mut child).await?;
+            child.wait().await
+        })
+        .await;
+        // Dropping the child kills it if it is still running (timeout).
+        drop(child);
+        let text = output.text();
+        match finished {
+            Err(_) => Answer::err(
+                program,
+                format!("timed out after {:?}: {text}", self.times.exec),
+            ),
+            Ok(Err(e)) => Answer::err(program, format!("reading its output failed: {e}")),
+            Ok(Ok(status)) if status.success() => Answer::ok(program, text),
+            Ok(Ok(status)) => Answer::err(program, format!("{status}: {text}")),
+        }
+    }
+}
+
+/// The first `cap` bytes of a child's stdout and stderr, in arrival order; the rest is counted
+/// as cut and dropped.
+#[derive(Debug)]
+struct CappedOutput {
+    kept: Vec<u8>,
+    cap: usize,
+    cut: bool,
+}
+
+impl CappedOutput {
+    fn new(cap: usize) -> Self {
+        CappedOutput {
+            kept: Vec::new(),
+            cap,
+            cut: false,
+        }
+    }
+
+    fn keep(&mut self, bytes: &[u8]) {
+        let room = self.cap.saturating_sub(self.kept.len());
+        if bytes.len() > room {
+            self.cut = true;
+        }
+        self.kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    /// Reads both pipes of `child` until each is closed.
+    async fn read_from(&mut self, child: &mut tokio::process::Child) -> std::io::Result<()> {
+        let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
+        let (mut a, mut b) = ([0u8; 4096], [0u8; 4096]);
+        while out.is_some() || err.is_some() {
+            tokio::select! {
+                n = read_some(&mut out, &mut a), if out.is_some() => match n? {
+                    0 => out = None,
+                    n => self.keep(&a[..n]),
+                },
+                n = read_some(&mut err, &mut b), if err.is_some() => match n? {
+                    0 => err = None,
+                    n => self.keep(&b[..n]),
+                },
             }
         }
+        Ok(())
+    }
+
+    fn text(&self) -> String {
+        let mut text = String::from_utf8_lossy(&self.kept).into_owned();
+        if self.cut {
+            text.push_str("…[truncated]");
+        }
+        text
+    }
+}
+
+/// One read from an optional pipe (only polled while the pipe is there).
+async fn read_some<R>(pipe: &mut Option<R>, buf: &mut [u8]) -> std::io::Result<usize>
+where
+    R: tokio::io::AsyncRead + Unpin,
+{
+    use tokio::io::AsyncReadExt;
+    match pipe {
+        Some(p) => p.read(buf).await,
+        None => Ok(0),
     }
 }
 

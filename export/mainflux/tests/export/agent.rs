@@ -161,6 +161,7 @@ async fn rig(sma_api: SmaApi, exec_allow: &[&str]) -> Rig {
     c.agent.heartbeat_interval = "200ms".into();
     c.agent.exec_allowlist = exec_allow.iter().map(|s| (*s).to_string()).collect();
     c.agent.exec_max_output = 64;
+    c.agent.exec_timeout = "1s".into();
     tokio::spawn(export_mainflux::run(c, stop.clone()));
 
     let mut o = MqttOptions::new(format!("ui-{}", rand_id()), "127.0.0.1", broker.port());
@@ -392,6 +393,25 @@ async fn exec_is_refused_by_default_and_runs_listed_programs_without_a_shell() {
     let (_, vs) = r.ask("exec", "echo,hi").await;
     assert!(
         vs.starts_with("error") && vs.contains("ExecAllowlist"),
+        "{vs}"
+    );
+}
+
+#[tokio::test]
+async fn exec_output_beyond_the_cap_is_dropped_while_read_and_a_timeout_keeps_what_was_printed() {
+    let r = rig(SmaApi::V2, &["seq", "yes"]).await;
+    // About 1.3 MB of output: the program runs to its end and the answer holds the first 64 bytes.
+    let (_, vs) = r.ask("exec", "seq,1,200000").await;
+    assert!(
+        vs.starts_with("1\n2\n3\n") && vs.ends_with("[truncated]"),
+        "{vs}"
+    );
+    assert!(vs.len() < 100, "{vs}");
+    // Endless output: killed at Agent.ExecTimeout, and the operator still sees how it began.
+    let (_, vs) = r.ask("exec", "yes").await;
+    assert!(vs.starts_with("error") && vs.contains("timed out"), "{vs}");
+    assert!(
+        vs.contains("y\ny\ny\n") && vs.ends_with("[truncated]"),
         "{vs}"
     );
 }
