@@ -273,16 +273,18 @@ impl Stack {
     }
 }
 
-/// A raw MQTT subscriber: yields (topic, payload) exactly as they crossed the broker.
-async fn raw_subscribe(
+/// A raw MQTT subscriber (QoS 1, packets up to 1 MiB): yields (topic, payload) exactly as they
+/// crossed the broker. Returns once the broker has acknowledged the subscription.
+pub async fn raw_subscribe(
     broker: &Mosquitto,
     filter: &str,
 ) -> mpsc::UnboundedReceiver<(String, Vec<u8>)> {
-    let opts = rumqttc::MqttOptions::new(
+    let mut opts = rumqttc::MqttOptions::new(
         format!("e2e-{}", uuid::Uuid::new_v4()),
         broker.host(),
         broker.port(),
     );
+    opts.set_max_packet_size(1 << 20, 1 << 20);
     let (client, mut ev) = rumqttc::AsyncClient::new(opts, 64);
     let (tx, rx) = mpsc::unbounded_channel();
     let (ack_tx, ack_rx) = tokio::sync::oneshot::channel();
@@ -321,8 +323,8 @@ async fn raw_subscribe(
     rx
 }
 
-/// Keys of a JSON object in document order.
-fn keys(v: &Value) -> Vec<&str> {
+/// Keys of a JSON object in document order (serde_json keeps order with `preserve_order`).
+pub fn keys(v: &Value) -> Vec<&str> {
     v.as_object()
         .map(|o| o.keys().map(String::as_str).collect())
         .unwrap_or_default()

@@ -206,58 +206,7 @@ impl Stack {
     }
 }
 
-/// A raw MQTT subscriber: yields (topic, payload bytes) exactly as they crossed the broker.
-pub(crate) async fn raw_subscribe(
-    broker: &Mosquitto,
-    filter: &str,
-) -> mpsc::UnboundedReceiver<(String, Vec<u8>)> {
-    let mut opts = rumqttc::MqttOptions::new(
-        format!("system-test-{}", uuid::Uuid::new_v4()),
-        broker.host(),
-        broker.port(),
-    );
-    opts.set_max_packet_size(1 << 20, 1 << 20);
-    let (client, mut ev) = rumqttc::AsyncClient::new(opts, 64);
-    let (tx, rx) = mpsc::unbounded_channel();
-    let (sub_tx, sub_rx) = tokio::sync::oneshot::channel();
-    let filter = filter.to_owned();
-    tokio::spawn(async move {
-        let mut sub_tx = Some(sub_tx);
-        let mut client = Some(client);
-        loop {
-            match ev.poll().await {
-                Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => {
-                    if let Some(c) = &client {
-                        let _ = c.subscribe(&filter, rumqttc::QoS::AtMostOnce).await;
-                    }
-                }
-                Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_))) => {
-                    if let Some(t) = sub_tx.take() {
-                        let _ = t.send(());
-                    }
-                }
-                Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
-                    if tx.send((p.topic.clone(), p.payload.to_vec())).is_err() {
-                        client.take();
-                        return;
-                    }
-                }
-                Ok(_) => {}
-                Err(_) => {
-                    if tx.is_closed() {
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-    });
-    tokio::time::timeout(edgex_test_support::scaled(Duration::from_secs(5)), sub_rx)
-        .await
-        .expect("subscription acknowledged in time")
-        .unwrap();
-    rx
-}
+pub(crate) use edgex_device_stack::raw_subscribe;
 
 /// Receives the next message or panics after `secs` (scaled by EDGEX_TEST_PATIENCE).
 pub(crate) async fn next_msg(
@@ -341,9 +290,4 @@ pub(crate) fn is_go_float_text(s: &str) -> bool {
     mant_ok && exp_ok
 }
 
-/// Keys of a JSON object in document order (serde_json keeps order with `preserve_order`).
-pub(crate) fn keys(v: &Value) -> Vec<&str> {
-    v.as_object()
-        .map(|o| o.keys().map(String::as_str).collect())
-        .unwrap_or_default()
-}
+pub(crate) use edgex_device_stack::keys;
