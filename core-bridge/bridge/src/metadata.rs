@@ -743,10 +743,42 @@ fn wrapped(item: &Value, key: &str) -> ApiResult<Value> {
     }
 }
 
-fn created(rid: &str, id: &Value) -> Value {
+/// The reply to one add of a bulk write: 201 with the new id.
+fn added(rid: &str, id: Value) -> Value {
     let mut b = api::base(rid, 201, None);
-    b["id"] = id.clone();
+    b["id"] = id;
     b
+}
+
+/// The reply to one update of a bulk write: 200.
+fn updated<T>(rid: &str, _: T) -> Value {
+    api::base(rid, 200, None)
+}
+
+/// A bulk write (the JSON array of requests that core-metadata's POST, PUT and PATCH take): runs
+/// `one` on each item in order while holding the write lock, and answers 207 with one reply per
+/// item, `reply` for what succeeded and the EdgeX error of what failed.
+async fn bulk_write<T, F, Fut>(
+    s: &Metadata,
+    body: &Bytes,
+    reply: fn(&str, T) -> Value,
+    one: F,
+) -> ApiResult
+where
+    F: Fn(Value) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let reqs = items(body)?;
+    let _w = s.write.lock().await;
+    let mut out = Vec::with_capacity(reqs.len());
+    for item in reqs {
+        let rid = api::request_id(&item);
+        out.push(match one(item).await {
+            Ok(v) => reply(&rid, v),
+            Err(e) => e.item(&rid),
+        });
+    }
+    Ok(api::multi_status(out))
 }
 
 /// The `what` named `name` in `c`, or the EdgeX 404 "`what` `name` not found".
@@ -798,69 +830,49 @@ fn multi(key: &str, all: Vec<Value>, page: Page) -> Response {
 // ------------------------------------------------------------------ device services
 
 async fn service_add(State(s): State<Metadata>, body: Bytes) -> ApiResult {
-    let reqs = items(&body)?;
-    let _w = s.write.lock().await;
-    let mut out = Vec::new();
-    for item in reqs {
-        let rid = api::request_id(&item);
-        let r = async {
-            let svc = validate_service(wrapped(&item, "service")?, None)?;
-            let doc = svc.clone();
-            s.blocking(move |st| st.insert(&DEVICE_SERVICES, &doc))
-                .await?;
-            s.system_event(
-                "deviceservice",
-                "add",
-                svc["name"].as_str().unwrap_or(""),
-                None,
-                &svc,
-            )
-            .await;
-            Ok::<_, ApiError>(svc["id"].clone())
-        }
+    let s = &s;
+    bulk_write(s, &body, added, |item| async move {
+        let svc = validate_service(wrapped(&item, "service")?, None)?;
+        let doc = svc.clone();
+        s.blocking(move |st| st.insert(&DEVICE_SERVICES, &doc))
+            .await?;
+        s.system_event(
+            "deviceservice",
+            "add",
+            svc["name"].as_str().unwrap_or(""),
+            None,
+            &svc,
+        )
         .await;
-        out.push(match r {
-            Ok(id) => created(&rid, &id),
-            Err(e) => e.item(&rid),
-        });
-    }
-    Ok(api::multi_status(out))
+        Ok::<_, ApiError>(svc["id"].clone())
+    })
+    .await
 }
 
 async fn service_patch(State(s): State<Metadata>, body: Bytes) -> ApiResult {
-    let reqs = items(&body)?;
-    let _w = s.write.lock().await;
-    let mut out = Vec::new();
-    for item in reqs {
-        let rid = api::request_id(&item);
-        let r = async {
-            let upd = as_object(wrapped(&item, "service")?, "service")?;
-            let old = find_target(&s.store, &DEVICE_SERVICES, &upd, "device service")?;
-            let merged = overlay(&old, &upd, &["id", "created", "modified"]);
-            if merged["name"] != old["name"] {
-                return Err(bad("a device service cannot be renamed"));
-            }
-            let svc = validate_service(merged, Some(&old))?;
-            let doc = svc.clone();
-            s.blocking(move |st| st.replace(&DEVICE_SERVICES, &doc))
-                .await?;
-            s.system_event(
-                "deviceservice",
-                "update",
-                svc["name"].as_str().unwrap_or(""),
-                None,
-                &svc,
-            )
-            .await;
-            Ok::<_, ApiError>(())
+    let s = &s;
+    bulk_write(s, &body, updated, |item| async move {
+        let upd = as_object(wrapped(&item, "service")?, "service")?;
+        let old = find_target(&s.store, &DEVICE_SERVICES, &upd, "device service")?;
+        let merged = overlay(&old, &upd, &["id", "created", "modified"]);
+        if merged["name"] != old["name"] {
+            return Err(bad("a device service cannot be renamed"));
         }
+        let svc = validate_service(merged, Some(&old))?;
+        let doc = svc.clone();
+        s.blocking(move |st| st.replace(&DEVICE_SERVICES, &doc))
+            .await?;
+        s.system_event(
+            "deviceservice",
+            "update",
+            svc["name"].as_str().unwrap_or(""),
+            None,
+            &svc,
+        )
         .await;
-        out.push(match r {
-            Ok(()) => api::base(&rid, 200, None),
-            Err(e) => e.item(&rid),
-        });
-    }
-    Ok(api::multi_status(out))
+        Ok::<_, ApiError>(())
+    })
+    .await
 }
 
 async fn service_all(State(s): State<Metadata>, Query(q): Q) -> ApiResult {
@@ -950,7 +962,7 @@ async fn device_add(State(s): State<Metadata>, Query(q): Q, body: Bytes) -> ApiR
         }
         .await;
         out.push(match r {
-            Ok(id) => created(&rid, &id),
+            Ok(id) => added(&rid, id),
             Err(e) => e.item(&rid),
         });
     }
@@ -979,40 +991,30 @@ fn check_device_refs(store: &Store, d: &Value) -> ApiResult<()> {
 
 async fn device_patch(State(s): State<Metadata>, Query(q): Q, body: Bytes) -> ApiResult {
     let bypass = api::flag(&q, "bypassValidation")?;
-    let reqs = items(&body)?;
-    let _w = s.write.lock().await;
-    let mut out = Vec::new();
-    for item in reqs {
-        let rid = api::request_id(&item);
-        let r = async {
-            let upd = as_object(wrapped(&item, "device")?, "device")?;
-            let old = find_target(&s.store, &DEVICES, &upd, "device")?;
-            let skip: &[&str] = if upd.get("id").is_some_and(|v| !v.is_null()) {
-                &["id", "created", "modified"]
-            } else {
-                &["id", "created", "modified", "name"]
-            };
-            let merged = overlay(&old, &upd, skip);
-            let d = validate_device(merged, Some(&old))?;
-            check_device_refs(&s.store, &d)?;
-            if !bypass {
-                s.validate_with_service(&d).await?;
-            }
-            let doc = d.clone();
-            s.blocking(move |st| st.replace(&DEVICES, &doc)).await?;
-            if old["serviceName"] != d["serviceName"] {
-                s.device_event("update", &old_owner(&old, &d)).await;
-            }
-            s.device_event("update", &d).await;
-            Ok::<_, ApiError>(())
+    let s = &s;
+    bulk_write(s, &body, updated, |item| async move {
+        let upd = as_object(wrapped(&item, "device")?, "device")?;
+        let old = find_target(&s.store, &DEVICES, &upd, "device")?;
+        let skip: &[&str] = if upd.get("id").is_some_and(|v| !v.is_null()) {
+            &["id", "created", "modified"]
+        } else {
+            &["id", "created", "modified", "name"]
+        };
+        let merged = overlay(&old, &upd, skip);
+        let d = validate_device(merged, Some(&old))?;
+        check_device_refs(&s.store, &d)?;
+        if !bypass {
+            s.validate_with_service(&d).await?;
         }
-        .await;
-        out.push(match r {
-            Ok(()) => api::base(&rid, 200, None),
-            Err(e) => e.item(&rid),
-        });
-    }
-    Ok(api::multi_status(out))
+        let doc = d.clone();
+        s.blocking(move |st| st.replace(&DEVICES, &doc)).await?;
+        if old["serviceName"] != d["serviceName"] {
+            s.device_event("update", &old_owner(&old, &d)).await;
+        }
+        s.device_event("update", &d).await;
+        Ok::<_, ApiError>(())
+    })
+    .await
 }
 
 /// The updated device addressed to its previous owner.
@@ -1180,33 +1182,21 @@ impl Metadata {
 }
 
 async fn profile_add(State(s): State<Metadata>, body: Bytes) -> ApiResult {
-    let reqs = items(&body)?;
-    let _w = s.write.lock().await;
-    let mut out = Vec::new();
-    for item in reqs {
-        let rid = api::request_id(&item);
-        let r = async { s.add_profile(wrapped(&item, "profile")?).await }.await;
-        out.push(match r {
-            Ok(p) => created(&rid, &p["id"]),
-            Err(e) => e.item(&rid),
-        });
-    }
-    Ok(api::multi_status(out))
+    let s = &s;
+    bulk_write(s, &body, added, |item| async move {
+        s.add_profile(wrapped(&item, "profile")?)
+            .await
+            .map(|p| p["id"].clone())
+    })
+    .await
 }
 
 async fn profile_put(State(s): State<Metadata>, body: Bytes) -> ApiResult {
-    let reqs = items(&body)?;
-    let _w = s.write.lock().await;
-    let mut out = Vec::new();
-    for item in reqs {
-        let rid = api::request_id(&item);
-        let r = async { s.replace_profile(wrapped(&item, "profile")?).await }.await;
-        out.push(match r {
-            Ok(_) => api::base(&rid, 200, None),
-            Err(e) => e.item(&rid),
-        });
-    }
-    Ok(api::multi_status(out))
+    let s = &s;
+    bulk_write(s, &body, updated, |item| async move {
+        s.replace_profile(wrapped(&item, "profile")?).await
+    })
+    .await
 }
 
 async fn upload(mut mp: Multipart) -> ApiResult<Value> {
@@ -1241,7 +1231,7 @@ async fn profile_upload_add(
     let raw = upload(mp).await?;
     let _w = s.write.lock().await;
     let p = s.add_profile(raw).await?;
-    Ok(api::reply(StatusCode::CREATED, created("", &p["id"])))
+    Ok(api::reply(StatusCode::CREATED, added("", p["id"].clone())))
 }
 
 async fn profile_upload_put(
@@ -1301,30 +1291,20 @@ async fn profile_basic_all(State(s): State<Metadata>, Query(q): Q) -> ApiResult 
 }
 
 async fn profile_basic_patch(State(s): State<Metadata>, body: Bytes) -> ApiResult {
-    let reqs = items(&body)?;
-    let _w = s.write.lock().await;
-    let mut out = Vec::new();
-    for item in reqs {
-        let rid = api::request_id(&item);
-        let r = async {
-            let upd = as_object(wrapped(&item, "basicinfo")?, "basicinfo")?;
-            let old = find_target(&s.store, &PROFILES, &upd, "device profile")?;
-            let mut fields = Map::new();
-            for k in ["manufacturer", "description", "model", "labels"] {
-                if let Some(v) = upd.get(k) {
-                    fields.insert(k.into(), v.clone());
-                }
+    let s = &s;
+    bulk_write(s, &body, updated, |item| async move {
+        let upd = as_object(wrapped(&item, "basicinfo")?, "basicinfo")?;
+        let old = find_target(&s.store, &PROFILES, &upd, "device profile")?;
+        let mut fields = Map::new();
+        for k in ["manufacturer", "description", "model", "labels"] {
+            if let Some(v) = upd.get(k) {
+                fields.insert(k.into(), v.clone());
             }
-            let p = validate_profile(overlay(&old, &fields, &[]), Some(&old))?;
-            s.store_profile_update(p).await
         }
-        .await;
-        out.push(match r {
-            Ok(_) => api::base(&rid, 200, None),
-            Err(e) => e.item(&rid),
-        });
-    }
-    Ok(api::multi_status(out))
+        let p = validate_profile(overlay(&old, &fields, &[]), Some(&old))?;
+        s.store_profile_update(p).await
+    })
+    .await
 }
 
 async fn profile_get(State(s): State<Metadata>, Path(name): Path<String>) -> ApiResult {
@@ -1430,36 +1410,27 @@ async fn command_add(State(s): State<Metadata>, body: Bytes) -> ApiResult {
 }
 
 async fn sub_add(s: Metadata, body: Bytes, key: &'static str, list: &'static str) -> ApiResult {
-    let reqs = items(&body)?;
-    let _w = s.write.lock().await;
-    let mut out = Vec::new();
-    for item in reqs {
-        let rid = api::request_id(&item);
-        let r = async {
-            let entry = wrapped(&item, key)?;
-            let pname = profile_name_of(&item)?;
-            edit_profile(&s, &pname, |p| {
-                let n = entry.get("name").and_then(Value::as_str).unwrap_or("");
-                let arr = p[list]
-                    .as_array_mut()
-                    .ok_or_else(|| bad("profile is malformed"))?;
-                if arr.iter().any(|x| x["name"].as_str() == Some(n)) {
-                    return Err(ApiError::conflict(format!(
-                        "{n} already exists in profile {pname}"
-                    )));
-                }
-                arr.push(entry.clone());
-                Ok(())
-            })
-            .await
-        }
-        .await;
-        out.push(match r {
-            Ok(p) => created(&rid, &p["id"]),
-            Err(e) => e.item(&rid),
-        });
-    }
-    Ok(api::multi_status(out))
+    let s = &s;
+    bulk_write(s, &body, added, |item| async move {
+        let entry = wrapped(&item, key)?;
+        let pname = profile_name_of(&item)?;
+        edit_profile(s, &pname, |p| {
+            let n = entry.get("name").and_then(Value::as_str).unwrap_or("");
+            let arr = p[list]
+                .as_array_mut()
+                .ok_or_else(|| bad("profile is malformed"))?;
+            if arr.iter().any(|x| x["name"].as_str() == Some(n)) {
+                return Err(ApiError::conflict(format!(
+                    "{n} already exists in profile {pname}"
+                )));
+            }
+            arr.push(entry.clone());
+            Ok(())
+        })
+        .await
+        .map(|p| p["id"].clone())
+    })
+    .await
 }
 
 async fn resource_patch(State(s): State<Metadata>, body: Bytes) -> ApiResult {
@@ -1484,43 +1455,33 @@ async fn sub_patch(
     list: &'static str,
     fields: &'static [&'static str],
 ) -> ApiResult {
-    let reqs = items(&body)?;
-    let _w = s.write.lock().await;
-    let mut out = Vec::new();
-    for item in reqs {
-        let rid = api::request_id(&item);
-        let r = async {
-            let entry = wrapped(&item, key)?;
-            let pname = profile_name_of(&item)?;
-            edit_profile(&s, &pname, |p| {
-                let n = entry
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| bad("name is required"))?;
-                let Some(target) = p[list]
-                    .as_array_mut()
-                    .and_then(|a| a.iter_mut().find(|x| x["name"].as_str() == Some(n)))
-                else {
-                    return Err(ApiError::not_found(format!(
-                        "{n} not found in profile {pname}"
-                    )));
-                };
-                for f in fields {
-                    if let Some(v) = entry.get(*f).filter(|v| !v.is_null()) {
-                        target[*f] = v.clone();
-                    }
+    let s = &s;
+    bulk_write(s, &body, updated, |item| async move {
+        let entry = wrapped(&item, key)?;
+        let pname = profile_name_of(&item)?;
+        edit_profile(s, &pname, |p| {
+            let n = entry
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("name is required"))?;
+            let Some(target) = p[list]
+                .as_array_mut()
+                .and_then(|a| a.iter_mut().find(|x| x["name"].as_str() == Some(n)))
+            else {
+                return Err(ApiError::not_found(format!(
+                    "{n} not found in profile {pname}"
+                )));
+            };
+            for f in fields {
+                if let Some(v) = entry.get(*f).filter(|v| !v.is_null()) {
+                    target[*f] = v.clone();
                 }
-                Ok(())
-            })
-            .await
-        }
-        .await;
-        out.push(match r {
-            Ok(_) => api::base(&rid, 200, None),
-            Err(e) => e.item(&rid),
-        });
-    }
-    Ok(api::multi_status(out))
+            }
+            Ok(())
+        })
+        .await
+    })
+    .await
 }
 
 async fn resource_delete(
@@ -1660,60 +1621,40 @@ fn check_watcher_refs(store: &Store, w: &Value) -> ApiResult<()> {
 }
 
 async fn watcher_add(State(s): State<Metadata>, body: Bytes) -> ApiResult {
-    let reqs = items(&body)?;
-    let _w = s.write.lock().await;
-    let mut out = Vec::new();
-    for item in reqs {
-        let rid = api::request_id(&item);
-        let r = async {
-            let w = validate_watcher(wrapped(&item, "provisionWatcher")?, None)?;
-            check_watcher_refs(&s.store, &w)?;
-            let doc = w.clone();
-            s.blocking(move |st| st.insert(&WATCHERS, &doc)).await?;
-            let owner = w["serviceName"].as_str().unwrap_or("");
-            s.system_event("provisionwatcher", "add", owner, watcher_profile(&w), &w)
-                .await;
-            Ok::<_, ApiError>(w["id"].clone())
-        }
-        .await;
-        out.push(match r {
-            Ok(id) => created(&rid, &id),
-            Err(e) => e.item(&rid),
-        });
-    }
-    Ok(api::multi_status(out))
+    let s = &s;
+    bulk_write(s, &body, added, |item| async move {
+        let w = validate_watcher(wrapped(&item, "provisionWatcher")?, None)?;
+        check_watcher_refs(&s.store, &w)?;
+        let doc = w.clone();
+        s.blocking(move |st| st.insert(&WATCHERS, &doc)).await?;
+        let owner = w["serviceName"].as_str().unwrap_or("");
+        s.system_event("provisionwatcher", "add", owner, watcher_profile(&w), &w)
+            .await;
+        Ok::<_, ApiError>(w["id"].clone())
+    })
+    .await
 }
 
 async fn watcher_patch(State(s): State<Metadata>, body: Bytes) -> ApiResult {
-    let reqs = items(&body)?;
-    let _w = s.write.lock().await;
-    let mut out = Vec::new();
-    for item in reqs {
-        let rid = api::request_id(&item);
-        let r = async {
-            let upd = as_object(wrapped(&item, "provisionWatcher")?, "provisionWatcher")?;
-            let old = find_target(&s.store, &WATCHERS, &upd, "provision watcher")?;
-            let skip: &[&str] = if upd.get("id").is_some_and(|v| !v.is_null()) {
-                &["id", "created", "modified"]
-            } else {
-                &["id", "created", "modified", "name"]
-            };
-            let w = validate_watcher(overlay(&old, &upd, skip), Some(&old))?;
-            check_watcher_refs(&s.store, &w)?;
-            let doc = w.clone();
-            s.blocking(move |st| st.replace(&WATCHERS, &doc)).await?;
-            let owner = w["serviceName"].as_str().unwrap_or("");
-            s.system_event("provisionwatcher", "update", owner, watcher_profile(&w), &w)
-                .await;
-            Ok::<_, ApiError>(())
-        }
-        .await;
-        out.push(match r {
-            Ok(()) => api::base(&rid, 200, None),
-            Err(e) => e.item(&rid),
-        });
-    }
-    Ok(api::multi_status(out))
+    let s = &s;
+    bulk_write(s, &body, updated, |item| async move {
+        let upd = as_object(wrapped(&item, "provisionWatcher")?, "provisionWatcher")?;
+        let old = find_target(&s.store, &WATCHERS, &upd, "provision watcher")?;
+        let skip: &[&str] = if upd.get("id").is_some_and(|v| !v.is_null()) {
+            &["id", "created", "modified"]
+        } else {
+            &["id", "created", "modified", "name"]
+        };
+        let w = validate_watcher(overlay(&old, &upd, skip), Some(&old))?;
+        check_watcher_refs(&s.store, &w)?;
+        let doc = w.clone();
+        s.blocking(move |st| st.replace(&WATCHERS, &doc)).await?;
+        let owner = w["serviceName"].as_str().unwrap_or("");
+        s.system_event("provisionwatcher", "update", owner, watcher_profile(&w), &w)
+            .await;
+        Ok::<_, ApiError>(())
+    })
+    .await
 }
 
 async fn watcher_all(State(s): State<Metadata>, Query(q): Q) -> ApiResult {
