@@ -819,6 +819,20 @@ fn find_target(
     Err(bad(format!("{what} update needs an id or a name")))
 }
 
+/// The documents of `c` carrying every label of the `labels` query parameter (all of them when
+/// it is absent), ordered by name, and the page that `offset`/`limit` ask for.
+fn labelled(
+    s: &Metadata,
+    c: &crate::store::Collection,
+    q: &HashMap<String, String>,
+) -> ApiResult<(Vec<Value>, Page)> {
+    let page = Page::parse(q, s.max_results)?;
+    let want = api::labels(q);
+    let mut all = s.store.list(c)?;
+    all.retain(|d| api::has_labels(d, &want));
+    Ok((all, page))
+}
+
 fn multi(key: &str, all: Vec<Value>, page: Page) -> Response {
     let total = all.len();
     let mut b = api::base("", 200, None);
@@ -876,14 +890,7 @@ async fn service_patch(State(s): State<Metadata>, body: Bytes) -> ApiResult {
 }
 
 async fn service_all(State(s): State<Metadata>, Query(q): Q) -> ApiResult {
-    let page = Page::parse(&q, s.max_results)?;
-    let want = api::labels(&q);
-    let all: Vec<Value> = s
-        .store
-        .list(&DEVICE_SERVICES)?
-        .into_iter()
-        .filter(|d| api::has_labels(d, &want))
-        .collect();
+    let (all, page) = labelled(&s, &DEVICE_SERVICES, &q)?;
     Ok(multi("services", all, page))
 }
 
@@ -1025,14 +1032,7 @@ fn old_owner(old: &Value, new: &Value) -> Value {
 }
 
 async fn device_all(State(s): State<Metadata>, Query(q): Q) -> ApiResult {
-    let page = Page::parse(&q, s.max_results)?;
-    let want = api::labels(&q);
-    let mut all: Vec<Value> = s
-        .store
-        .list(&DEVICES)?
-        .into_iter()
-        .filter(|d| api::has_labels(d, &want))
-        .collect();
+    let (mut all, page) = labelled(&s, &DEVICES, &q)?;
     if let Some(root) = q.get("descendantsOf") {
         let max_levels: usize = match q.get("maxLevels") {
             None => 0,
@@ -1246,15 +1246,8 @@ async fn profile_upload_put(
 }
 
 async fn profile_all(State(s): State<Metadata>, Query(q): Q) -> ApiResult {
-    let page = Page::parse(&q, s.max_results)?;
-    let want = api::labels(&q);
-    let all: Vec<Value> = s
-        .store
-        .list(&PROFILES)?
-        .into_iter()
-        .filter(|d| api::has_labels(d, &want))
-        .map(|p| with_linked(&s.store, p))
-        .collect();
+    let (all, page) = labelled(&s, &PROFILES, &q)?;
+    let all: Vec<Value> = all.into_iter().map(|p| with_linked(&s.store, p)).collect();
     Ok(multi("profiles", all, page))
 }
 
@@ -1278,15 +1271,8 @@ fn basic_info(p: &Value) -> Value {
 }
 
 async fn profile_basic_all(State(s): State<Metadata>, Query(q): Q) -> ApiResult {
-    let page = Page::parse(&q, s.max_results)?;
-    let want = api::labels(&q);
-    let all: Vec<Value> = s
-        .store
-        .list(&PROFILES)?
-        .iter()
-        .filter(|d| api::has_labels(d, &want))
-        .map(basic_info)
-        .collect();
+    let (all, page) = labelled(&s, &PROFILES, &q)?;
+    let all: Vec<Value> = all.iter().map(basic_info).collect();
     Ok(multi("profiles", all, page))
 }
 
@@ -1658,24 +1644,13 @@ async fn watcher_patch(State(s): State<Metadata>, body: Bytes) -> ApiResult {
 }
 
 async fn watcher_all(State(s): State<Metadata>, Query(q): Q) -> ApiResult {
-    let page = Page::parse(&q, s.max_results)?;
-    let want = api::labels(&q);
-    let all: Vec<Value> = s
-        .store
-        .list(&WATCHERS)?
-        .into_iter()
-        .filter(|d| api::has_labels(d, &want))
-        .collect();
+    let (all, page) = labelled(&s, &WATCHERS, &q)?;
     Ok(multi("provisionWatchers", all, page))
 }
 
 async fn watcher_get(State(s): State<Metadata>, Path(name): Path<String>) -> ApiResult {
-    match s.store.get_by_name(&WATCHERS, &name)? {
-        Some(v) => Ok(api::ok_with("provisionWatcher", v)),
-        None => Err(ApiError::not_found(format!(
-            "provision watcher {name} not found"
-        ))),
-    }
+    let v = named(&s.store, &WATCHERS, "provision watcher", &name)?;
+    Ok(api::ok_with("provisionWatcher", v))
 }
 
 async fn watcher_delete(State(s): State<Metadata>, Path(name): Path<String>) -> ApiResult {
