@@ -123,6 +123,18 @@ fn store_ceiling(dir: &std::path::Path) {
         n as f64 / total.as_secs_f64(),
         n as f64 / total_commit.as_secs_f64()
     );
+    // Lookups by id probe every generation of the id index: what that costs at this size.
+    let probes = 1_000u64;
+    let t = Instant::now();
+    for k in 0..probes {
+        let i = (k * 7_919) % n;
+        let e = store.event_by_id(&uuid_of(2 * i)).unwrap().unwrap();
+        assert_eq!(e.origin, 1_700_000_000_000_000_000i64 + i as i64);
+    }
+    let per = t.elapsed() / probes as u32;
+    println!(
+        "event by id in a store of {n} events: {per:?} per lookup ({probes} lookups spread over the store)"
+    );
 }
 
 async fn bus_ingest(dir: &std::path::Path) {
