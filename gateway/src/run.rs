@@ -50,6 +50,9 @@ pub struct GatewayConfig {
     pub device_services: BTreeMap<String, DeviceServiceConfig>,
     /// export-mainflux, when its section is present.
     pub export: Option<export_mainflux::config::ExportConfig>,
+    /// The environment the gateway was loaded with: core-bridge seeds the common configuration
+    /// with its bootstrapper overrides (`ALL_SERVICES_*`, ...), as the standalone binary does.
+    pub env: EnvVars,
 }
 
 fn defaults_of(section: &str) -> anyhow::Result<Value> {
@@ -121,10 +124,12 @@ impl GatewayConfig {
             types.insert(section, defaults);
         }
         let mut tree = Value::Object(tree);
-        apply_overrides(&mut tree, Some(&Value::Object(types)), &EnvVars::new(env))?;
+        let env = EnvVars::new(env);
+        apply_overrides(&mut tree, Some(&Value::Object(types)), &env)?;
 
         let mut out = GatewayConfig {
             log_level,
+            env,
             ..Default::default()
         };
         let sections = match tree {
@@ -167,7 +172,7 @@ pub async fn run_with_export_metrics(
     let mut tasks: JoinSet<anyhow::Result<()>> = JoinSet::new();
     let core = match config.core_bridge {
         Some(c) => Some(
-            core_bridge::run(c, shutdown.clone())
+            core_bridge::run_with_env(c, &config.env, shutdown.clone())
                 .await
                 .context("starting core-bridge")?,
         ),

@@ -208,6 +208,11 @@ async fn run_starts_every_section_in_one_process_and_each_service_works_as_stand
         ),
         // Another service's keys stay with that service.
         ("SERVICE_PORT", "1".to_owned()),
+        // core-bridge seeds the common configuration with the bootstrapper's overrides.
+        (
+            "DEVICE_SERVICES_CLIENTS_CORE_METADATA_HOST",
+            "md-for-devices".to_owned(),
+        ),
     ];
     let config =
         GatewayConfig::load(&file, env.iter().map(|(k, v)| ((*k).to_owned(), v.clone()))).unwrap();
@@ -251,6 +256,16 @@ async fn run_starts_every_section_in_one_process_and_each_service_works_as_stand
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", file_port)).is_err(),
         "device-modbus listens on the file's port despite DEVICE_MODBUS_SERVICE_PORT"
+    );
+    let seeded = format!(
+        "http://127.0.0.1:{keeper}/api/v3/kvs/key/edgex/v4/core-common-config-bootstrapper/\
+         device-services/Clients/core-metadata/Host?plaintext=true"
+    );
+    let (s, b) = get(&http, &seeded).await.unwrap();
+    assert_eq!(
+        (s, &b["response"][0]["value"]),
+        (200, &json!("md-for-devices")),
+        "{b}"
     );
 
     // Modbus autoevents reach core-data through the embedded broker, and the export.
