@@ -114,7 +114,8 @@ impl Bloom {
 }
 
 /// Two independent 64-bit hashes of an id key (the second made odd so that the probe sequence
-/// visits distinct bits).
+/// visits distinct bits). The filter is never written to disk (it is rebuilt when the store opens),
+/// so the hash need not stay the same across builds.
 fn hashes(key: &[u8]) -> (u64, u64) {
     let hash = |seed: u64| {
         let mut h =
