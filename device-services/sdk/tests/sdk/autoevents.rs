@@ -138,13 +138,13 @@ async fn ticks_missed_during_a_slow_read_are_skipped_not_fired_back_to_back() {
     }
     // The slow first read (ticks at 100 ms, read until about 620 ms) spans five ticks. One was due
     // when it ended and runs at once; the others are dropped, and the next runs at 700 ms. So one
-    // gap is short, where a burst would make four.
+    // gap is short (two if a loaded machine delays that one by 60 ms), where a burst makes five.
     let short = origins
         .windows(2)
         .filter(|w| w[1] - w[0] < 20_000_000)
         .count();
     assert!(
-        short <= 1,
+        short <= 2,
         "{short} back-to-back events, origins {origins:?}"
     );
 }
