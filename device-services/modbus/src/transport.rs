@@ -12,8 +12,9 @@
 //! - After a timeout, a transport error or a malformed reply the connection is dropped and the
 //!   next request dials a new one, so a late reply can never be taken as the answer to a later
 //!   request (TCP also checks transaction IDs). RTU has no transaction IDs: the port is reopened
-//!   and its input buffer flushed, but a reply arriving after that flush with the same unit and
-//!   function code could still be taken for the next answer (known limitation). A Modbus
+//!   and its input buffer flushed, and a reply must match its request's unit, function and size
+//!   (a write echo: address and quantity or value); a reply arriving after that flush that
+//!   matches all of these could still be taken for the next answer (known limitation). A Modbus
 //!   exception keeps the connection: the device answered, the link is fine
 //!   (upstream drops the client here too; that is not needed).
 //! - The idle policy of the device closes an unused connection (`IdlePolicy`).
@@ -530,47 +531,10 @@ impl Owner {
     }
 
     fn check(&self, op: &Operation, response: Response) -> Result<Output, ModbusError> {
-        let invalid = |reason: String| ModbusError::InvalidReply {
+        check_reply(op, response).map_err(|reason| ModbusError::InvalidReply {
             endpoint: self.name.clone(),
             reason,
-        };
-        let want = |q: u16, got: usize| {
-            if got < usize::from(q) {
-                Err(invalid(format!("asked for {q} entries, got {got}")))
-            } else {
-                Ok(())
-            }
-        };
-        match (op, response) {
-            (Operation::ReadCoils { quantity, .. }, Response::ReadCoils(mut b))
-            | (
-                Operation::ReadDiscreteInputs { quantity, .. },
-                Response::ReadDiscreteInputs(mut b),
-            ) => {
-                want(*quantity, b.len())?;
-                b.truncate(usize::from(*quantity));
-                Ok(Output::Read(ReadReply::Bits(b)))
-            }
-            (
-                Operation::ReadHoldingRegisters { quantity, .. },
-                Response::ReadHoldingRegisters(mut r),
-            )
-            | (
-                Operation::ReadInputRegisters { quantity, .. },
-                Response::ReadInputRegisters(mut r),
-            ) => {
-                want(*quantity, r.len())?;
-                r.truncate(usize::from(*quantity));
-                Ok(Output::Read(ReadReply::Registers(r)))
-            }
-            (Operation::WriteSingleCoil { .. }, Response::WriteSingleCoil(..))
-            | (Operation::WriteSingleRegister { .. }, Response::WriteSingleRegister(..))
-            | (Operation::WriteMultipleCoils { .. }, Response::WriteMultipleCoils(..))
-            | (Operation::WriteMultipleRegisters { .. }, Response::WriteMultipleRegisters(..)) => {
-                Ok(Output::Written)
-            }
-            (_, other) => Err(invalid(format!("unexpected response {other:?}"))),
-        }
+        })
     }
 }
 
@@ -625,6 +589,72 @@ async fn connect(
     }
 }
 
+/// The reply to `op`, if it is one: the same function, exactly the number of registers asked
+/// for, the bytes that the number of bits asked for takes, and a write echo naming what was
+/// written. Anything else is refused, so that on RTU, which has no transaction ids, a late
+/// reply to an earlier request is only mistaken for this one when it has the same unit,
+/// function and size (a write: the same address, and quantity or value).
+fn check_reply(op: &Operation, response: Response) -> Result<Output, String> {
+    let sized = |q: u16, got: usize, unit: usize| {
+        // Bits arrive packed in whole bytes: `unit` is 8 for bits, 1 for registers.
+        let expected = usize::from(q).div_ceil(unit) * unit;
+        if got == expected {
+            Ok(())
+        } else {
+            Err(format!(
+                "asked for {q} entries, the reply carries {got} (expected {expected})"
+            ))
+        }
+    };
+    let echo = |what: &str, asked: (u16, u16), got: (u16, u16)| {
+        if asked == got {
+            Ok(Output::Written)
+        } else {
+            Err(format!(
+                "{what} echo {got:?} does not match the request {asked:?} (address, quantity or value)"
+            ))
+        }
+    };
+    match (op, response) {
+        (Operation::ReadCoils { quantity, .. }, Response::ReadCoils(mut b))
+        | (Operation::ReadDiscreteInputs { quantity, .. }, Response::ReadDiscreteInputs(mut b)) => {
+            sized(*quantity, b.len(), 8)?;
+            b.truncate(usize::from(*quantity));
+            Ok(Output::Read(ReadReply::Bits(b)))
+        }
+        (Operation::ReadHoldingRegisters { quantity, .. }, Response::ReadHoldingRegisters(r))
+        | (Operation::ReadInputRegisters { quantity, .. }, Response::ReadInputRegisters(r)) => {
+            sized(*quantity, r.len(), 1)?;
+            Ok(Output::Read(ReadReply::Registers(r)))
+        }
+        (Operation::WriteSingleCoil { address, value }, Response::WriteSingleCoil(a, v)) => echo(
+            "write-single-coil",
+            (*address, u16::from(*value)),
+            (a, u16::from(v)),
+        ),
+        (
+            Operation::WriteSingleRegister { address, value },
+            Response::WriteSingleRegister(a, v),
+        ) => echo("write-single-register", (*address, *value), (a, v)),
+        (Operation::WriteMultipleCoils { address, values }, Response::WriteMultipleCoils(a, q)) => {
+            echo(
+                "write-multiple-coils",
+                (*address, u16::try_from(values.len()).unwrap_or(u16::MAX)),
+                (a, q),
+            )
+        }
+        (
+            Operation::WriteMultipleRegisters { address, values },
+            Response::WriteMultipleRegisters(a, q),
+        ) => echo(
+            "write-multiple-registers",
+            (*address, u16::try_from(values.len()).unwrap_or(u16::MAX)),
+            (a, q),
+        ),
+        (_, other) => Err(format!("unexpected response {other:?}")),
+    }
+}
+
 fn exception_code(code: ExceptionCode) -> u8 {
     u8::from(code)
 }
@@ -635,6 +665,42 @@ mod tests {
     use crate::attributes::tests::attrs;
     use crate::codec::encode;
     use serde_json::json;
+
+    #[test]
+    fn replies_of_another_size_or_address_are_refused() {
+        let read = |quantity| Operation::ReadHoldingRegisters {
+            address: 0,
+            quantity,
+        };
+        // A late reply to a larger read of the same unit and function (RTU has no transaction id).
+        assert!(check_reply(&read(10), Response::ReadHoldingRegisters(vec![0; 20])).is_err());
+        assert!(check_reply(&read(10), Response::ReadHoldingRegisters(vec![0; 9])).is_err());
+        assert!(check_reply(&read(10), Response::ReadHoldingRegisters(vec![0; 10])).is_ok());
+        // 10 coils come as 2 bytes, 16 bits; 3 bytes belong to another request.
+        let coils = Operation::ReadCoils {
+            address: 0,
+            quantity: 10,
+        };
+        match check_reply(&coils, Response::ReadCoils(vec![true; 16])) {
+            Ok(Output::Read(ReadReply::Bits(b))) => assert_eq!(b.len(), 10),
+            other => panic!("{other:?}"),
+        }
+        assert!(check_reply(&coils, Response::ReadCoils(vec![true; 24])).is_err());
+        // A write echo must name what was written.
+        let w = Operation::WriteSingleRegister {
+            address: 5,
+            value: 7,
+        };
+        assert!(check_reply(&w, Response::WriteSingleRegister(5, 7)).is_ok());
+        assert!(check_reply(&w, Response::WriteSingleRegister(6, 7)).is_err());
+        let wm = Operation::WriteMultipleRegisters {
+            address: 5,
+            values: vec![1, 2],
+        };
+        assert!(check_reply(&wm, Response::WriteMultipleRegisters(5, 2)).is_ok());
+        assert!(check_reply(&wm, Response::WriteMultipleRegisters(5, 3)).is_err());
+        assert!(check_reply(&read(1), Response::ReadInputRegisters(vec![0])).is_err());
+    }
 
     #[test]
     fn writes_map_to_function_codes() {
