@@ -1,5 +1,5 @@
-//! [`NatsServer`]: a `nats-server` on a port it picks itself (`-p -1`). Optional: tests should
-//! skip when [`NatsServer::available`] is false.
+//! [`NatsServer`]: a `nats-server` on a port it picks itself (`-p -1`). `scripts/test` installs
+//! it; the NATS bus tests fail, rather than skip, when [`NatsServer::available`] is false.
 
 use crate::process::{Managed, Readiness, wait_port_closed};
 use crate::{SupportError, find_binary, io_err};

@@ -5,10 +5,11 @@
 //! messages are logged and skipped. Dropping a subscription removes it (and unsubscribes at
 //! the broker when no other subscription needs the filter).
 //!
-//! Backends: [`mqtt`] (rumqttc), [`redis`] (Redis Pub/Sub, EdgeX 2.x/3.x) and [`zmq`]
-//! (ZeroMQ PUB/SUB, EdgeX 1.x framing).
+//! Backends: [`mqtt`] (rumqttc), [`nats`] (NATS core, async-nats), [`redis`] (Redis Pub/Sub,
+//! EdgeX 2.x/3.x) and [`zmq`] (ZeroMQ PUB/SUB, EdgeX 1.x framing).
 
 pub mod mqtt;
+pub mod nats;
 pub mod redis;
 mod registry;
 pub mod zmq;
@@ -32,7 +33,7 @@ pub type Bus = Arc<dyn MessageBus>;
 
 /// A message bus backend. Object safe: use it as [`Bus`].
 pub trait MessageBus: Send + Sync + std::fmt::Debug {
-    /// Backend name (`mqtt`, `redis`, `zero`).
+    /// Backend name (`mqtt`, `nats`, `redis`, `zero`).
     fn backend(&self) -> &'static str;
 
     /// Publish an envelope on `topic` (encoded per the bus's [`PayloadEncoding`]).
@@ -144,9 +145,10 @@ pub async fn connect(
             redis::RedisBus::connect(config, &creds, options).await?,
         )),
         BusType::Zero => Ok(Arc::new(zmq::ZmqBus::new(config, options)?)),
-        t @ (BusType::NatsCore | BusType::NatsJetstream) => {
-            Err(ConfigError::UnsupportedType(t.as_str().into()).into())
-        }
+        BusType::NatsCore => Ok(Arc::new(
+            nats::NatsBus::connect(config, &creds, options).await?,
+        )),
+        t @ BusType::NatsJetstream => Err(ConfigError::UnsupportedType(t.as_str().into()).into()),
     }
 }
 
