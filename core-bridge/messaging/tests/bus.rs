@@ -5,6 +5,7 @@
 mod common;
 #[path = "bus/mqtt.rs"]
 mod mqtt;
+#[cfg(feature = "nats")]
 #[path = "bus/nats.rs"]
 mod nats;
 #[path = "bus/redis.rs"]

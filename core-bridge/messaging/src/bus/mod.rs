@@ -5,10 +5,11 @@
 //! messages are logged and skipped. Dropping a subscription removes it (and unsubscribes at
 //! the broker when no other subscription needs the filter).
 //!
-//! Backends: [`mqtt`] (rumqttc), [`nats`] (NATS core, async-nats), [`redis`] (Redis Pub/Sub,
-//! EdgeX 2.x/3.x) and [`zmq`] (ZeroMQ PUB/SUB, EdgeX 1.x framing).
+//! Backends: [`mqtt`] (rumqttc), `nats` (NATS core on async-nats, with the `nats` feature),
+//! [`redis`] (Redis Pub/Sub, EdgeX 2.x/3.x) and [`zmq`] (ZeroMQ PUB/SUB, EdgeX 1.x framing).
 
 pub mod mqtt;
+#[cfg(feature = "nats")]
 pub mod nats;
 pub mod redis;
 mod registry;
@@ -145,9 +146,18 @@ pub async fn connect(
             redis::RedisBus::connect(config, &creds, options).await?,
         )),
         BusType::Zero => Ok(Arc::new(zmq::ZmqBus::new(config, options)?)),
+        #[cfg(feature = "nats")]
         BusType::NatsCore => Ok(Arc::new(
             nats::NatsBus::connect(config, &creds, options).await?,
         )),
+        #[cfg(not(feature = "nats"))]
+        BusType::NatsCore => Err(ConfigError::Invalid {
+            field: "Type".into(),
+            message: "nats-core needs a build with the `nats` feature \
+                      (cargo build --features edgex-messaging/nats)"
+                .into(),
+        }
+        .into()),
         t @ BusType::NatsJetstream => Err(ConfigError::UnsupportedType(t.as_str().into()).into()),
     }
 }
