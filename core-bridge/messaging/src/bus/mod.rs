@@ -240,6 +240,42 @@ pub(crate) fn validate_filters(filters: &[&str]) -> Result<(), BusError> {
     Ok(())
 }
 
+/// The TLS client config for a bus connection: `Some` for a TLS protocol (built by
+/// [`crate::tls`] from the resolved credentials), `None` for a plain one, and an error for a plain
+/// protocol with certificates configured (never a silent fall back to plaintext).
+pub(crate) fn client_tls(
+    config: &MessageBusConfig,
+    creds: &Credentials,
+) -> Result<Option<rustls::ClientConfig>, BusError> {
+    if config.uses_tls() {
+        let skip = config.optional_bool("SkipCertVerify", false)?;
+        let auth = match (&creds.client_cert_pem, &creds.client_key_pem) {
+            (Some(c), Some(k)) => Some((c.as_str(), k.as_str())),
+            _ => None,
+        };
+        return Ok(Some(crate::tls::client_config(
+            creds.ca_pem.as_deref(),
+            auth,
+            skip,
+        )?));
+    }
+    if matches!(
+        config.auth_mode,
+        crate::config::AuthMode::ClientCert | crate::config::AuthMode::CaCert
+    ) {
+        return Err(ConfigError::Invalid {
+            field: "Protocol".into(),
+            message: format!(
+                "AuthMode `{}` needs a TLS protocol (tcps, ssl, tls), got `{}`",
+                config.auth_mode.as_str(),
+                config.protocol
+            ),
+        }
+        .into());
+    }
+    Ok(None)
+}
+
 /// Exponential backoff for reconnect loops: 100 ms doubling up to 5 s.
 #[derive(Debug)]
 pub(crate) struct Backoff(Duration);

@@ -19,7 +19,7 @@
 
 use super::registry::Registry;
 use super::{Backoff, BusOptions, MessageBus, Subscription, validate_filters};
-use crate::config::{AuthMode, Credentials, MessageBusConfig};
+use crate::config::{Credentials, MessageBusConfig};
 use crate::envelope::MessageEnvelope;
 use crate::error::{BusError, ConfigError};
 use bytes::Bytes;
@@ -109,28 +109,10 @@ pub fn mqtt_options(
     if let (Some(u), Some(p)) = (&creds.username, &creds.password) {
         opts.set_credentials(u.clone(), p.clone());
     }
-    let tls_needed = matches!(config.auth_mode, AuthMode::ClientCert | AuthMode::CaCert);
-    if config.uses_tls() {
-        let skip = config.optional_bool("SkipCertVerify", false)?;
-        let auth = match (&creds.client_cert_pem, &creds.client_key_pem) {
-            (Some(c), Some(k)) => Some((c.as_str(), k.as_str())),
-            _ => None,
-        };
-        let tls = crate::tls::client_config(creds.ca_pem.as_deref(), auth, skip)?;
+    if let Some(tls) = super::client_tls(config, creds)? {
         opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
             Arc::new(tls),
         )));
-    } else if tls_needed {
-        // Never fall back to plaintext when certificates are configured.
-        return Err(ConfigError::Invalid {
-            field: "Protocol".into(),
-            message: format!(
-                "AuthMode `{}` needs a TLS protocol (tcps, ssl, tls), got `{}`",
-                config.auth_mode.as_str(),
-                config.protocol
-            ),
-        }
-        .into());
     }
     let connect_timeout = config
         .optional_secs("ConnectTimeout", 5)?

@@ -18,7 +18,7 @@
 //! subscription is live for every publisher when it returns.
 
 use super::{BusOptions, MessageBus, Subscription, validate_filters};
-use crate::config::{AuthMode, Credentials, MessageBusConfig};
+use crate::config::{Credentials, MessageBusConfig};
 use crate::envelope::MessageEnvelope;
 use crate::error::{BusError, ConfigError};
 use async_nats::HeaderMap;
@@ -139,29 +139,12 @@ fn connect_options(
     if let (Some(u), Some(p)) = (&creds.username, &creds.password) {
         opts = opts.user_and_password(u.clone(), p.clone());
     }
-    let certs_configured = matches!(config.auth_mode, AuthMode::ClientCert | AuthMode::CaCert);
-    let scheme = if config.uses_tls() {
-        let skip = config.optional_bool("SkipCertVerify", false)?;
-        let auth = match (&creds.client_cert_pem, &creds.client_key_pem) {
-            (Some(c), Some(k)) => Some((c.as_str(), k.as_str())),
-            _ => None,
-        };
-        let tls = crate::tls::client_config(creds.ca_pem.as_deref(), auth, skip)?;
-        opts = opts.require_tls(true).tls_client_config(tls);
-        "tls"
-    } else if certs_configured {
-        // Never fall back to plaintext when certificates are configured.
-        return Err(ConfigError::Invalid {
-            field: "Protocol".into(),
-            message: format!(
-                "AuthMode `{}` needs a TLS protocol (tcps, ssl, tls), got `{}`",
-                config.auth_mode.as_str(),
-                config.protocol
-            ),
+    let scheme = match super::client_tls(config, creds)? {
+        Some(tls) => {
+            opts = opts.require_tls(true).tls_client_config(tls);
+            "tls"
         }
-        .into());
-    } else {
-        "nats"
+        None => "nats",
     };
     let connect_timeout = config
         .optional_secs("ConnectTimeout", 5)?

@@ -65,3 +65,37 @@ pub(crate) async fn publish_until_received(
         );
     }
 }
+
+/// A core-command request from `requester` gets the error reply that `responder` publishes on
+/// the response topic of its request id.
+pub(crate) async fn assert_core_command_request_is_answered(responder: Bus, requester: Bus) {
+    let t = edgex_messaging::Topics::default();
+    let mut reqs = responder
+        .subscribe(&["edgex/core/command/request/#"])
+        .await
+        .unwrap();
+    let server = tokio::spawn(async move {
+        let (_, req) = next(&mut reqs).await;
+        let reply = MessageEnvelope::error_response(&req, "device D9 not found");
+        responder
+            .publish(
+                &format!("edgex/response/core-command/{}", req.request_id),
+                &reply,
+            )
+            .await
+            .unwrap();
+        responder
+    });
+    let reply = requester
+        .request(
+            &t.core_command_request("D9", "Temp", edgex_messaging::CommandMethod::Get),
+            &t.core_command_response_prefix(),
+            &MessageEnvelope::empty(),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert!(reply.is_error());
+    assert_eq!(reply.payload_text(), "device D9 not found");
+    server.await.unwrap();
+}

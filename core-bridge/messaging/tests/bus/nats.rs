@@ -2,7 +2,7 @@
 //! service where the wire format matters.
 
 use crate::common::*;
-use edgex_messaging::{AuthMode, BusType, MessageBusConfig, MessageEnvelope, Topics};
+use edgex_messaging::{AuthMode, BusType, MessageBusConfig, MessageEnvelope};
 use edgex_test_support::NatsServer;
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -156,37 +156,9 @@ async fn json_format_sends_the_whole_envelope_as_mqtt_does() {
 #[tokio::test]
 async fn request_response_over_nats() {
     let nats = server().await;
-    let t = Topics::default();
     let responder = connect(&config(nats.port(), "nats")).await;
     let requester = connect(&config(nats.port(), "nats")).await;
-    let mut reqs = responder
-        .subscribe(&["edgex/core/command/request/#"])
-        .await
-        .unwrap();
-    let server = tokio::spawn(async move {
-        let (_, req) = next(&mut reqs).await;
-        let reply = MessageEnvelope::error_response(&req, "device D9 not found");
-        responder
-            .publish(
-                &format!("edgex/response/core-command/{}", req.request_id),
-                &reply,
-            )
-            .await
-            .unwrap();
-        responder
-    });
-    let reply = requester
-        .request(
-            &t.core_command_request("D9", "Temp", edgex_messaging::CommandMethod::Get),
-            &t.core_command_response_prefix(),
-            &MessageEnvelope::empty(),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-    assert!(reply.is_error());
-    assert_eq!(reply.payload_text(), "device D9 not found");
-    server.await.unwrap();
+    assert_core_command_request_is_answered(responder, requester).await;
 }
 
 #[tokio::test]

@@ -1,10 +1,9 @@
 //! Redis Pub/Sub backend against redis-server.
 
 use crate::common::*;
-use edgex_messaging::{AuthMode, BusType, MessageBusConfig, MessageEnvelope, Topics};
+use edgex_messaging::{AuthMode, BusType, MessageBusConfig};
 use edgex_test_support::RedisServer;
 use serde_json::{Value, json};
-use std::time::Duration;
 
 fn config(port: u16) -> MessageBusConfig {
     MessageBusConfig {
@@ -64,37 +63,9 @@ async fn overlapping_filters_deliver_each_message_once() {
 #[tokio::test]
 async fn request_response_over_redis() {
     let redis = RedisServer::start().await.unwrap();
-    let t = Topics::default();
     let responder = connect(&config(redis.port())).await;
     let requester = connect(&config(redis.port())).await;
-    let mut reqs = responder
-        .subscribe(&["edgex/core/command/request/#"])
-        .await
-        .unwrap();
-    let server = tokio::spawn(async move {
-        let (_, req) = next(&mut reqs).await;
-        let reply = MessageEnvelope::error_response(&req, "device D9 not found");
-        responder
-            .publish(
-                &format!("edgex/response/core-command/{}", req.request_id),
-                &reply,
-            )
-            .await
-            .unwrap();
-        responder
-    });
-    let reply = requester
-        .request(
-            &t.core_command_request("D9", "Temp", edgex_messaging::CommandMethod::Get),
-            &t.core_command_response_prefix(),
-            &MessageEnvelope::empty(),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-    assert!(reply.is_error());
-    assert_eq!(reply.payload_text(), "device D9 not found");
-    server.await.unwrap();
+    assert_core_command_request_is_answered(responder, requester).await;
 }
 
 #[tokio::test]
